@@ -12,8 +12,8 @@
 package venv
 
 import (
-	_ "embed"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io/fs"
