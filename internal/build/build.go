@@ -1,0 +1,602 @@
+// Package build runs venvpkg's pipeline for one project:
+//
+//	config → probe → lock → fetch → build → venv → install → compile → audit → package
+//
+// It owns the build's temporary directories and removes them whatever
+// happens, so a failed or interrupted run leaves nothing behind but its
+// error; packages appear in the output directory only once complete.
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/venvpkg/venvpkg/internal/audit"
+	"github.com/venvpkg/venvpkg/internal/compile"
+	"github.com/venvpkg/venvpkg/internal/config"
+	"github.com/venvpkg/venvpkg/internal/index"
+	"github.com/venvpkg/venvpkg/internal/interp"
+	"github.com/venvpkg/venvpkg/internal/lock"
+	"github.com/venvpkg/venvpkg/internal/pep440"
+	"github.com/venvpkg/venvpkg/internal/pep503"
+	"github.com/venvpkg/venvpkg/internal/pep508"
+	"github.com/venvpkg/venvpkg/internal/pkg"
+	"github.com/venvpkg/venvpkg/internal/pybuild"
+	"github.com/venvpkg/venvpkg/internal/venv"
+	"github.com/venvpkg/venvpkg/internal/wheel"
+)
+
+// DefaultSourceDateEpoch is used when neither SOURCE_DATE_EPOCH nor a git
+// commit gives a time: 2000-01-01T00:00:00Z.
+const DefaultSourceDateEpoch = 946684800
+
+// Options are the inputs of one build; the CLI fills them from flags.
+// Empty fields fall back to [tool.venvpkg] and then to defaults.
+type Options struct {
+	ProjectDir string
+	Lock       string
+	FindLinks  []string
+	NoIndex    bool
+	Python     string
+	OutDir     string
+	Formats    []string // "deb"
+	Prefix     string
+	Version    string // PEP 440 version override
+	Release    string
+	NoCompile  bool
+	Strict     bool // unresolved shared libraries are errors
+	Jobs       int  // parallel installs and compile workers; 0 = number of CPUs
+	CacheDir   string
+	Log        *Logger
+}
+
+// Result describes a finished build.
+type Result struct {
+	Packages []string // written package paths
+	Name     string
+	Version  string // PEP 440
+	Arch     string
+	Depends  []string
+	Warnings []string
+}
+
+// Run builds the project described by opts.
+func Run(ctx context.Context, opts Options) (_ *Result, err error) {
+	log := opts.Log
+	if log == nil {
+		log = NewLogger(io.Discard, LevelQuiet)
+	}
+	b := &builder{opts: opts, log: log, res: &Result{}}
+	if err := b.prepare(ctx); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp("", "venvpkg-build-")
+	if err != nil {
+		return nil, fmt.Errorf("creating build directory: %w", err)
+	}
+	defer func() {
+		if rerr := os.RemoveAll(tmp); rerr != nil && err == nil {
+			err = fmt.Errorf("removing build directory: %w", rerr)
+		}
+	}()
+	b.tmp = tmp
+	if err := b.run(ctx); err != nil {
+		return nil, err
+	}
+	return b.res, nil
+}
+
+type builder struct {
+	opts Options
+	log  *Logger
+	res  *Result
+
+	cfg       *config.Config
+	projDir   string
+	name      string
+	prefix    string
+	release   string
+	python    string
+	formats   []string
+	outDir    string
+	cacheDir  string
+	jobs      int
+	epoch     time.Time
+	py        *interp.Info
+	lock      *lock.Lock
+	sources   *index.Local
+	tmp       string
+	root      string
+	wheels    []string // dependency wheels to install, sorted
+	projWheel string
+}
+
+func (b *builder) prepare(ctx context.Context) error {
+	o := b.opts
+	dir := o.ProjectDir
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	b.projDir = abs
+	cfg, err := config.Load(abs)
+	if err != nil {
+		return err
+	}
+	b.cfg = cfg
+	b.name = cfg.PackageName()
+
+	b.prefix = firstNonEmpty(o.Prefix, cfg.Tool.Prefix, "/opt/venvs/"+b.name)
+	if err := config.ValidPrefix(b.prefix); err != nil {
+		return fmt.Errorf("--prefix: %w", err)
+	}
+	b.release = firstNonEmpty(o.Release, cfg.Tool.Release, "1")
+	if err := config.ValidRelease(b.release); err != nil {
+		return fmt.Errorf("--release: %w", err)
+	}
+	if o.Version != "" {
+		if _, err := pep440.Parse(o.Version); err != nil {
+			return fmt.Errorf("--version %q: %w", o.Version, err)
+		}
+	}
+	b.python = firstNonEmpty(o.Python, cfg.Tool.Python, "/usr/bin/python3")
+	if !filepath.IsAbs(b.python) {
+		return fmt.Errorf("--python %q: give the absolute path the target hosts run (e.g. /usr/bin/python3.11); the virtualenv links to it", b.python)
+	}
+	b.formats = o.Formats
+	if len(b.formats) == 0 {
+		b.formats = []string{"deb"}
+	}
+	for _, f := range b.formats {
+		if f != "deb" {
+			return fmt.Errorf("--format %q is not supported; use deb", f)
+		}
+	}
+	b.outDir = firstNonEmpty(o.OutDir, "dist")
+	b.cacheDir = o.CacheDir
+	if b.cacheDir == "" {
+		b.cacheDir = DefaultCacheDir()
+	}
+	b.jobs = o.Jobs
+	if b.jobs <= 0 {
+		b.jobs = runtime.NumCPU()
+	}
+	b.epoch = sourceDateEpoch(ctx, abs)
+	return nil
+}
+
+func (b *builder) run(ctx context.Context) error {
+	steps := []struct {
+		name string
+		fn   func(context.Context) error
+	}{
+		{"probing interpreter", b.probe},
+		{"reading lock", b.readLock},
+		{"selecting artifacts", b.selectArtifacts},
+		{"building project", b.buildProject},
+		{"installing", b.install},
+		{"packaging", b.packageIt},
+	}
+	for _, s := range steps {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		start := time.Now()
+		if err := s.fn(ctx); err != nil {
+			return err
+		}
+		b.log.Debugf("%s: done in %s", s.name, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+func (b *builder) probe(ctx context.Context) error {
+	py, err := interp.Probe(ctx, b.python, filepath.Join(b.cacheDir, "interp"))
+	if err != nil {
+		return err
+	}
+	b.py = py
+	b.log.Infof("interpreter %s (CPython %s, %s)", py.Executable, py.Version, py.Platform)
+	if rp := b.cfg.Project.RequiresPython; rp != "" {
+		spec, err := pep440.ParseSpecifierSet(rp)
+		if err != nil {
+			return fmt.Errorf("%s: [project] requires-python %q: %w", b.cfg.File, rp, err)
+		}
+		v, err := pep440.Parse(py.Version)
+		if err != nil {
+			return fmt.Errorf("interpreter version %q: %w", py.Version, err)
+		}
+		if !spec.Contains(v, true) {
+			return fmt.Errorf("%s requires-python %q excludes the target interpreter %s (CPython %s); choose a matching --python", b.cfg.File, rp, py.Executable, py.Version)
+		}
+	}
+	return nil
+}
+
+func (b *builder) readLock(ctx context.Context) error {
+	path := firstNonEmpty(b.opts.Lock, b.cfg.Tool.Lock)
+	if path == "" {
+		def := filepath.Join(b.projDir, "requirements.txt")
+		if _, err := os.Stat(def); err == nil {
+			path = def
+		}
+	} else if !filepath.IsAbs(path) && b.opts.Lock == "" {
+		path = filepath.Join(b.projDir, path) // [tool.venvpkg] lock is relative to the project
+	}
+	env := pep508.Environment(b.py.Markers)
+	if path == "" {
+		b.lock = &lock.Lock{}
+	} else {
+		l, err := lock.ParseRequirementsFile(path, env)
+		if err != nil {
+			return err
+		}
+		b.lock = l
+	}
+	var deps []string
+	for _, d := range b.cfg.Project.Dependencies {
+		r, err := pep508.ParseRequirement(d)
+		if err != nil {
+			return fmt.Errorf("%s: [project] dependencies: %q: %w", b.cfg.File, d, err)
+		}
+		if r.Marker != nil && !r.Marker.Evaluate(env) {
+			continue
+		}
+		deps = append(deps, r.Name)
+	}
+	if missing := b.lock.Missing(deps); len(missing) > 0 {
+		where := "no lock file was found (looked for requirements.txt in the project)"
+		if path != "" {
+			where = path + " does not pin them"
+		}
+		return fmt.Errorf("the lock does not cover the project's dependencies %s: %s; regenerate it (pip-compile, uv export)", strings.Join(missing, ", "), where)
+	}
+	b.log.Infof("lock %s: %d requirements", displayPath(path), len(b.lock.Requirements))
+	return nil
+}
+
+func (b *builder) findLinks() []string {
+	dirs := append([]string{}, b.opts.FindLinks...)
+	if b.lock != nil {
+		base := filepath.Dir(b.lock.Path)
+		for _, d := range b.lock.FindLinks {
+			if !filepath.IsAbs(d) {
+				d = filepath.Join(base, d)
+			}
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+func (b *builder) selectArtifacts(ctx context.Context) error {
+	src, err := index.ScanDirs(b.findLinks())
+	if err != nil {
+		return err
+	}
+	b.sources = src
+	sup := b.py.Supported()
+	selfName := pep503.Normalize(b.cfg.Project.Name)
+	var problems []string
+	for _, r := range b.lock.Requirements {
+		if r.Name == selfName {
+			continue // the project itself is built from source
+		}
+		a, err := src.Pinned(r.Name, r.Version, r.Exact, sup)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", r.Source, err))
+			continue
+		}
+		if !a.IsWheel() {
+			problems = append(problems, fmt.Sprintf("%s: %s==%s is only available as the sdist %s; building sdists is not supported yet, provide a wheel", r.Source, r.Display, r.Version, a.Filename))
+			continue
+		}
+		if len(r.Hashes) > 0 || b.lock.HashMode {
+			if err := checkHashes(r, a); err != nil {
+				problems = append(problems, err.Error())
+				continue
+			}
+		}
+		b.log.Debugf("%s==%s → %s", r.Name, r.Version, a.Path)
+		b.wheels = append(b.wheels, a.Path)
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	sort.Strings(b.wheels)
+	return nil
+}
+
+func checkHashes(r lock.Requirement, a index.Artifact) error {
+	if len(r.Hashes) == 0 {
+		return fmt.Errorf("%s: %s has no --hash but the lock is in hash mode; add --hash=sha256:<hex>", r.Source, r.Display)
+	}
+	sum, err := a.SHA256()
+	if err != nil {
+		return err
+	}
+	var want []string
+	for _, h := range r.Hashes {
+		algo, hexsum, _ := strings.Cut(h, ":")
+		if algo == "sha256" {
+			if strings.EqualFold(hexsum, sum) {
+				return nil
+			}
+			want = append(want, hexsum)
+		}
+	}
+	if len(want) == 0 {
+		return fmt.Errorf("%s: %s lists no sha256 hash; venvpkg verifies sha256", r.Source, r.Display)
+	}
+	return fmt.Errorf("%s: hash mismatch for %s: expected sha256 %s, got %s", r.Source, a.Path, strings.Join(want, " or "), sum)
+}
+
+func (b *builder) buildProject(ctx context.Context) error {
+	src := filepath.Join(b.tmp, "src", b.name)
+	if err := copyProject(b.projDir, src, b.absOutDir()); err != nil {
+		return fmt.Errorf("copying the project to the build directory: %w", err)
+	}
+	out := filepath.Join(b.tmp, "project-wheel")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	sup := b.py.Supported()
+	fe := &pybuild.Frontend{
+		Python:  b.py,
+		TempDir: b.tmp,
+		Find: func(ctx context.Context, req pep508.Requirement) (string, error) {
+			a, err := b.sources.Best(req, sup)
+			if err != nil {
+				return "", err
+			}
+			if !a.IsWheel() {
+				return "", fmt.Errorf("build requirement %s: only the sdist %s is available; provide a wheel", req.Name, a.Filename)
+			}
+			return a.Path, nil
+		},
+	}
+	if b.log.level >= LevelDebug {
+		fe.Stdout, fe.Stderr = b.log.w, b.log.w
+	}
+	b.log.Infof("building %s with its PEP 517 backend", b.cfg.Project.Name)
+	whl, err := fe.BuildWheel(ctx, src, out)
+	if err != nil {
+		return fmt.Errorf("building the project %s: %w", b.cfg.Project.Name, err)
+	}
+	fn, err := wheel.ParseFilename(filepath.Base(whl))
+	if err != nil {
+		return fmt.Errorf("the project's build backend wrote %s: %w", filepath.Base(whl), err)
+	}
+	if pep503.Normalize(fn.Distribution) != pep503.Normalize(b.cfg.Project.Name) {
+		return fmt.Errorf("the project's build backend wrote a wheel for %q, not %q", fn.Distribution, b.cfg.Project.Name)
+	}
+	if b.res.Version = b.opts.Version; b.res.Version == "" {
+		b.res.Version = fn.Version
+	}
+	b.projWheel = whl
+	return nil
+}
+
+func (b *builder) absOutDir() string {
+	abs, err := filepath.Abs(b.outDir)
+	if err != nil {
+		return b.outDir
+	}
+	return abs
+}
+
+func (b *builder) install(ctx context.Context) error {
+	b.root = filepath.Join(b.tmp, "root")
+	if err := venv.Create(ctx, b.root, b.prefix, b.py, venv.Options{Prompt: b.name}); err != nil {
+		return err
+	}
+	dest := wheel.Destination{
+		Root:      b.root,
+		Scheme:    venv.Scheme(b.prefix, b.py),
+		Python:    venv.Python(b.prefix),
+		Installer: "venvpkg",
+	}
+	all := append(append([]string{}, b.wheels...), b.projWheel)
+	installed := make([]*wheel.Installed, len(all))
+	b.log.Infof("installing %d wheels into %s", len(all), b.prefix)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(b.jobs)
+	for i, w := range all {
+		g.Go(func() error {
+			inst, err := wheel.Install(gctx, w, dest)
+			if err != nil {
+				return fmt.Errorf("installing %s: %w", filepath.Base(w), err)
+			}
+			installed[i] = inst
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if b.opts.NoCompile {
+		return nil
+	}
+	var py []string
+	for _, inst := range installed {
+		for _, f := range inst.Files {
+			if strings.HasSuffix(f, ".py") {
+				py = append(py, f)
+			}
+		}
+	}
+	sort.Strings(py)
+	b.log.Infof("compiling %d modules", len(py))
+	res, err := compile.Compile(ctx, b.py, b.root, py, b.jobs)
+	if err != nil {
+		return fmt.Errorf("compiling bytecode: %w", err)
+	}
+	for _, f := range res.Failed {
+		b.warn(fmt.Sprintf("not compiled: %s", f))
+	}
+	return nil
+}
+
+func (b *builder) warn(msg string) {
+	b.res.Warnings = append(b.res.Warnings, msg)
+	b.log.Warnf("%s", msg)
+}
+
+func (b *builder) packageIt(ctx context.Context) error {
+	forbidden := []string{b.tmp, b.projDir}
+	if rt, err := filepath.EvalSymlinks(b.tmp); err == nil && rt != b.tmp {
+		forbidden = append(forbidden, rt)
+	}
+	if err := audit.Scan(b.root, forbidden); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	shl, err := audit.SharedLibraries(ctx, b.root, audit.ShlibOptions{})
+	if err != nil {
+		return fmt.Errorf("audit: shared libraries: %w", err)
+	}
+	for _, u := range shl.Unresolved {
+		msg := fmt.Sprintf("%s needs %s, which no Debian package on this host provides; add the package to [tool.venvpkg] depends", strings.Join(u.Files, ", "), u.Soname)
+		if b.opts.Strict {
+			return errors.New(msg)
+		}
+		b.warn(msg)
+	}
+	depends := []string{b.interpreterDepends(ctx)}
+	depends = append(depends, shl.Depends...)
+	depends = append(depends, b.cfg.Tool.Depends...)
+	b.res.Depends = uniqueSorted(depends)
+	b.res.Arch = "all"
+	if shl.HasELF {
+		b.res.Arch = pkg.DebArch()
+	}
+	b.res.Name = b.name
+
+	v, err := pep440.Parse(b.res.Version)
+	if err != nil {
+		return fmt.Errorf("project version %q: %w", b.res.Version, err)
+	}
+	maint := b.cfg.Maintainer()
+	if maint == "" {
+		return fmt.Errorf("%s: no maintainer: set [tool.venvpkg] maintainer = \"Name <email>\" or [project] maintainers/authors with an email", b.cfg.File)
+	}
+	if err := os.MkdirAll(b.outDir, 0o755); err != nil {
+		return fmt.Errorf("creating --out directory: %w", err)
+	}
+	p := &pkg.Package{
+		Name:        b.name,
+		Version:     pkg.DebVersion(v, b.release),
+		Arch:        b.res.Arch,
+		Maintainer:  maint,
+		Summary:     firstNonEmpty(b.cfg.Project.Description, b.cfg.Project.Name),
+		Description: fmt.Sprintf("This package ships %s and its dependencies in a self-contained virtual\nenvironment at %s, built by venvpkg.", b.cfg.Project.Name, b.prefix),
+		Homepage:    b.cfg.Project.Homepage(),
+		License:     b.cfg.Project.License.Short(),
+		Depends:     b.res.Depends,
+		Root:        b.root,
+		MTime:       b.epoch,
+		Compression: firstNonEmpty(b.cfg.Tool.Compression, "zstd"),
+	}
+	out, err := pkg.WriteDeb(ctx, p, b.outDir)
+	if err != nil {
+		return err
+	}
+	b.res.Packages = append(b.res.Packages, out)
+	b.log.Infof("wrote %s", out)
+	return nil
+}
+
+// interpreterDepends names the package that provides the target interpreter:
+// python3.X for Debian's /usr/bin/python3.X, else the dpkg owner of its real
+// path.
+func (b *builder) interpreterDepends(ctx context.Context) string {
+	if filepath.Dir(b.py.Executable) == "/usr/bin" && strings.HasPrefix(filepath.Base(b.py.Executable), "python3") {
+		return "python" + b.py.VersionXY
+	}
+	for _, p := range []string{b.py.Executable, b.py.RealPath} {
+		out, err := exec.CommandContext(ctx, "dpkg-query", "-S", p).Output()
+		if err == nil {
+			line := strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0]
+			if name, _, ok := strings.Cut(line, ":"); ok {
+				name = strings.TrimSpace(strings.SplitN(name, ",", 2)[0])
+				return name
+			}
+		}
+	}
+	b.warn(fmt.Sprintf("the interpreter %s belongs to no Debian package; the target hosts must provide it at that path (list its package in [tool.venvpkg] depends)", b.py.Executable))
+	return ""
+}
+
+func uniqueSorted(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		s = strings.TrimSpace(s)
+		if s == "" || seen[s] {
+			continue
+		}
+		seen[s] = true
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// sourceDateEpoch returns SOURCE_DATE_EPOCH, else the commit time of the
+// project's git HEAD, else DefaultSourceDateEpoch.
+func sourceDateEpoch(ctx context.Context, dir string) time.Time {
+	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+			return time.Unix(n, 0).UTC()
+		}
+	}
+	cmd := exec.CommandContext(ctx, "git", "-C", dir, "log", "-1", "--format=%ct", "HEAD")
+	if out, err := cmd.Output(); err == nil {
+		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil {
+			return time.Unix(n, 0).UTC()
+		}
+	}
+	return time.Unix(DefaultSourceDateEpoch, 0).UTC()
+}
+
+// DefaultCacheDir is $VENVPKG_CACHE_DIR, else $XDG_CACHE_HOME/venvpkg, else
+// ~/.cache/venvpkg.
+func DefaultCacheDir() string {
+	if d := os.Getenv("VENVPKG_CACHE_DIR"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "venvpkg")
+	}
+	return filepath.Join(os.TempDir(), "venvpkg-cache")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+func displayPath(p string) string {
+	if p == "" {
+		return "(none)"
+	}
+	return p
+}

@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/venvpkg/venvpkg/internal/build"
+)
+
+func newBuildCmd() *cobra.Command {
+	var (
+		o       build.Options
+		formats string
+		quiet   bool
+		verbose int
+	)
+	cmd := &cobra.Command{
+		Use:   "build [PROJECT_DIR]",
+		Short: "Build the project and its locked virtualenv into a package",
+		Long: `Build the Python project in PROJECT_DIR (default ".") and every requirement of its
+lock into a virtualenv at its final prefix (default /opt/venvs/<name>) and write
+the package to --out.
+
+The lock is a requirements file with exact pins (==), as pip-compile, uv export
+and pip freeze write; --lock defaults to requirements.txt in PROJECT_DIR.`,
+		Example: `  venvpkg build ./myapp --lock requirements.txt --find-links ./wheels --no-index \
+      --python /usr/bin/python3.11 --out dist`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				o.ProjectDir = args[0]
+			}
+			for _, f := range strings.Split(formats, ",") {
+				if f = strings.TrimSpace(f); f != "" {
+					o.Formats = append(o.Formats, f)
+				}
+			}
+			level := build.LevelInfo
+			switch {
+			case quiet:
+				level = build.LevelQuiet
+			case verbose > 0:
+				level = build.LevelDebug
+			}
+			o.Log = build.NewLogger(cmd.ErrOrStderr(), level)
+			res, err := build.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			for _, p := range res.Packages {
+				fmt.Fprintln(cmd.OutOrStdout(), p)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Lock, "lock", "", "lock file (requirements format); default requirements.txt in PROJECT_DIR")
+	f.StringArrayVar(&o.FindLinks, "find-links", nil, "directory of wheels to install from (repeatable)")
+	f.BoolVar(&o.NoIndex, "no-index", false, "use only --find-links, no package index")
+	f.StringVar(&o.Python, "python", "", "absolute path of the target interpreter (default [tool.venvpkg] python, else /usr/bin/python3)")
+	f.StringVar(&o.OutDir, "out", "dist", "output directory")
+	f.StringVar(&formats, "format", "deb", "package format")
+	f.StringVar(&o.Prefix, "prefix", "", "install prefix of the virtualenv (default /opt/venvs/<name>)")
+	f.StringVar(&o.Version, "version", "", "override the project's version (PEP 440)")
+	f.StringVar(&o.Release, "release", "", "package release (default [tool.venvpkg] release, else 1)")
+	f.BoolVar(&o.NoCompile, "no-compile", false, "do not compile bytecode")
+	f.BoolVar(&o.Strict, "strict", false, "treat shared libraries that no package provides as errors")
+	f.IntVarP(&o.Jobs, "jobs", "j", 0, "parallel installs and compile workers (default: number of CPUs)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "print only errors")
+	f.CountVarP(&verbose, "verbose", "v", "print every step")
+	return cmd
+}

@@ -1,0 +1,383 @@
+// Package config reads a project's pyproject.toml: the [project] table of the
+// core metadata specification (PEP 621) and venvpkg's own [tool.venvpkg]
+// packaging settings, which are decoded strictly so that a misspelt key is an
+// error instead of a silently ignored setting.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/venvpkg/venvpkg/internal/pep503"
+)
+
+// FileName is the configuration file read from a project directory.
+const FileName = "pyproject.toml"
+
+// Compression names accepted by [tool.venvpkg] compression.
+var Compressions = []string{"zstd", "xz", "gzip", "none"}
+
+// Person is an entry of [project].authors or [project].maintainers.
+type Person struct {
+	Name  string `toml:"name"`
+	Email string `toml:"email"`
+}
+
+// String formats the person as an RFC 5322 mailbox, "Name <email>".
+func (p Person) String() string {
+	switch {
+	case p.Name != "" && p.Email != "":
+		return p.Name + " <" + p.Email + ">"
+	case p.Email != "":
+		return p.Email
+	default:
+		return p.Name
+	}
+}
+
+// License is [project].license: an SPDX expression string (PEP 639) or the
+// older table form {text = "..."} / {file = "..."}.
+type License struct {
+	Expression string
+	Text       string
+	File       string
+}
+
+// setLicense accepts both license forms.
+func (l *License) set(v any) error {
+	switch v := v.(type) {
+	case string:
+		l.Expression = v
+	case map[string]any:
+		for k, x := range v {
+			s, ok := x.(string)
+			if !ok {
+				return fmt.Errorf("license.%s must be a string", k)
+			}
+			switch k {
+			case "text":
+				l.Text = s
+			case "file":
+				l.File = s
+			default:
+				return fmt.Errorf("license has unknown key %q (want text or file)", k)
+			}
+		}
+	default:
+		return fmt.Errorf("license must be a string or a table, not %T", v)
+	}
+	return nil
+}
+
+// Short returns a one-line license name for package metadata.
+func (l License) Short() string {
+	if l.Expression != "" {
+		return l.Expression
+	}
+	if l.Text != "" && !strings.Contains(strings.TrimSpace(l.Text), "\n") {
+		return strings.TrimSpace(l.Text)
+	}
+	return ""
+}
+
+// Project is the [project] table.
+type Project struct {
+	Name           string            `toml:"name"`
+	Version        string            `toml:"version"`
+	Description    string            `toml:"description"`
+	RequiresPython string            `toml:"requires-python"`
+	LicenseRaw     any               `toml:"license"`
+	License        License           `toml:"-"`
+	URLs           map[string]string `toml:"urls"`
+	Authors        []Person          `toml:"authors"`
+	Maintainers    []Person          `toml:"maintainers"`
+	Dependencies   []string          `toml:"dependencies"`
+	Scripts        map[string]string `toml:"scripts"`
+	GUIScripts     map[string]string `toml:"gui-scripts"`
+	Dynamic        []string          `toml:"dynamic"`
+}
+
+// IsDynamic reports whether field is listed in [project].dynamic.
+func (p *Project) IsDynamic(field string) bool {
+	for _, d := range p.Dynamic {
+		if d == field {
+			return true
+		}
+	}
+	return false
+}
+
+// Homepage picks the project's home page from [project.urls].
+func (p *Project) Homepage() string {
+	keys := make([]string, 0, len(p.URLs))
+	for k := range p.URLs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, want := range []string{"homepage", "home-page", "home", "documentation", "source", "repository"} {
+		for _, k := range keys {
+			if strings.ReplaceAll(strings.ToLower(k), " ", "-") == want {
+				return p.URLs[k]
+			}
+		}
+	}
+	return ""
+}
+
+// releaseString accepts [tool.venvpkg].release written as a string or an integer.
+func releaseString(v any) (string, error) {
+	switch v := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return v, nil
+	case int64:
+		return strconv.FormatInt(v, 10), nil
+	default:
+		return "", fmt.Errorf("release must be a string or an integer, not %T", v)
+	}
+}
+
+// Tool is the [tool.venvpkg] table.
+type Tool struct {
+	Name        string   `toml:"name"`
+	Prefix      string   `toml:"prefix"`
+	Python      string   `toml:"python"`
+	Lock        string   `toml:"lock"`
+	ReleaseRaw  any      `toml:"release"`
+	Release     string   `toml:"-"`
+	Maintainer  string   `toml:"maintainer"`
+	Depends     []string `toml:"depends"`
+	Compression string   `toml:"compression"`
+}
+
+// Config is a project's packaging configuration.
+type Config struct {
+	Dir     string // project directory
+	File    string // path of pyproject.toml
+	Project Project
+	Tool    Tool
+	// HasBuildSystem reports whether [build-system] is present.
+	HasBuildSystem bool
+}
+
+type document struct {
+	Project     Project        `toml:"project"`
+	BuildSystem map[string]any `toml:"build-system"`
+	Tool        struct {
+		Venvpkg Tool `toml:"venvpkg"`
+	} `toml:"tool"`
+}
+
+// Load reads dir/pyproject.toml. Unknown keys in [tool.venvpkg] are errors;
+// unknown keys elsewhere belong to other tools and are ignored.
+func Load(dir string) (*Config, error) {
+	file := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(file)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s not found: venvpkg needs a pyproject.toml with a [project] table", file)
+		}
+		return nil, fmt.Errorf("reading project configuration: %w", err)
+	}
+	return Parse(file, data)
+}
+
+// Parse decodes pyproject.toml content; file names it in errors.
+func Parse(file string, data []byte) (*Config, error) {
+	var doc document
+	dec := toml.NewDecoder(strings.NewReader(string(data))).DisallowUnknownFields()
+	err := dec.Decode(&doc)
+	var strict *toml.StrictMissingError
+	var derr *toml.DecodeError
+	switch {
+	case errors.As(err, &strict):
+		var unknown []string
+		for _, e := range strict.Errors {
+			key := e.Key()
+			if len(key) >= 3 && key[0] == "tool" && key[1] == "venvpkg" {
+				row, _ := e.Position()
+				unknown = append(unknown, fmt.Sprintf("%s:%d: unknown key %q in [tool.venvpkg]", file, row, strings.Join(key[2:], ".")))
+			}
+		}
+		if len(unknown) > 0 {
+			return nil, fmt.Errorf("%s (known keys: %s)", strings.Join(unknown, "; "), strings.Join(knownToolKeys(), ", "))
+		}
+		// Unknown keys outside [tool.venvpkg] belong to other tools: decode leniently.
+		doc = document{}
+		if err := toml.Unmarshal(data, &doc); err != nil {
+			return nil, decodeError(file, err)
+		}
+	case err != nil:
+		if errors.As(err, &derr) {
+			return nil, decodeError(file, err)
+		}
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	c := &Config{
+		Dir:            filepath.Dir(file),
+		File:           file,
+		Project:        doc.Project,
+		Tool:           doc.Tool.Venvpkg,
+		HasBuildSystem: doc.BuildSystem != nil,
+	}
+	if c.Project.LicenseRaw != nil {
+		if err := c.Project.License.set(c.Project.LicenseRaw); err != nil {
+			return nil, fmt.Errorf("%s: [project] %w", file, err)
+		}
+	}
+	rel, err := releaseString(c.Tool.ReleaseRaw)
+	if err != nil {
+		return nil, fmt.Errorf("%s: [tool.venvpkg] %w", file, err)
+	}
+	c.Tool.Release = rel
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func decodeError(file string, err error) error {
+	var derr *toml.DecodeError
+	if errors.As(err, &derr) {
+		row, col := derr.Position()
+		return fmt.Errorf("%s:%d:%d: invalid TOML: %w", file, row, col, err)
+	}
+	return fmt.Errorf("%s: %w", file, err)
+}
+
+func knownToolKeys() []string {
+	return []string{"compression", "depends", "lock", "maintainer", "name", "prefix", "python", "release"}
+}
+
+func (c *Config) validate() error {
+	if c.Project.Name == "" {
+		return fmt.Errorf("%s: [project] name is missing", c.File)
+	}
+	if !pep503.Valid(c.Project.Name) {
+		return fmt.Errorf("%s: [project] name %q is not a valid project name (letters, digits, and . _ - between them)", c.File, c.Project.Name)
+	}
+	if c.Project.Version == "" && !c.Project.IsDynamic("version") {
+		return fmt.Errorf("%s: [project] version is missing (set it, or list \"version\" in [project].dynamic)", c.File)
+	}
+	if c.Tool.Name != "" {
+		if err := ValidPackageName(c.Tool.Name); err != nil {
+			return fmt.Errorf("%s: [tool.venvpkg] name: %w", c.File, err)
+		}
+	}
+	if c.Tool.Compression != "" && !validCompression(c.Tool.Compression) {
+		return fmt.Errorf("%s: [tool.venvpkg] compression %q is not one of %s", c.File, c.Tool.Compression, strings.Join(Compressions, ", "))
+	}
+	if c.Tool.Prefix != "" {
+		if err := ValidPrefix(c.Tool.Prefix); err != nil {
+			return fmt.Errorf("%s: [tool.venvpkg] prefix: %w", c.File, err)
+		}
+	}
+	if c.Tool.Release != "" {
+		if err := ValidRelease(c.Tool.Release); err != nil {
+			return fmt.Errorf("%s: [tool.venvpkg] release: %w", c.File, err)
+		}
+	}
+	return nil
+}
+
+func validCompression(s string) bool {
+	for _, c := range Compressions {
+		if s == c {
+			return true
+		}
+	}
+	return false
+}
+
+// PackageName is the native package name: [tool.venvpkg] name, or the
+// normalised project name.
+func (c *Config) PackageName() string {
+	if c.Tool.Name != "" {
+		return c.Tool.Name
+	}
+	return pep503.Normalize(c.Project.Name)
+}
+
+// Maintainer returns [tool.venvpkg] maintainer, else the first maintainer,
+// else the first author of [project].
+func (c *Config) Maintainer() string {
+	if c.Tool.Maintainer != "" {
+		return c.Tool.Maintainer
+	}
+	for _, list := range [][]Person{c.Project.Maintainers, c.Project.Authors} {
+		for _, p := range list {
+			if p.Email != "" {
+				return p.String()
+			}
+		}
+	}
+	return ""
+}
+
+// ValidPackageName checks a Debian/RPM package name: lowercase letters,
+// digits, "+", "-" and ".", at least two characters, starting alphanumeric.
+func ValidPackageName(name string) error {
+	if len(name) < 2 {
+		return fmt.Errorf("package name %q is too short (at least two characters)", name)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		ok := c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || i > 0 && (c == '+' || c == '-' || c == '.')
+		if !ok {
+			return fmt.Errorf("package name %q is invalid: use lowercase letters, digits, and + - . after the first character", name)
+		}
+	}
+	return nil
+}
+
+// systemDirs are prefixes a package must never take over whole.
+var systemDirs = []string{
+	"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt",
+	"/opt", "/proc", "/root", "/run", "/sbin", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/games",
+	"/usr/include", "/usr/lib", "/usr/lib64", "/usr/libexec", "/usr/local", "/usr/local/bin", "/usr/local/lib",
+	"/usr/sbin", "/usr/share", "/usr/src", "/var", "/var/lib", "/var/log", "/var/cache", "/var/tmp", "/opt/venvs",
+}
+
+// ValidPrefix checks an install prefix: absolute, clean, and not a system
+// directory such as /usr or /etc.
+func ValidPrefix(prefix string) error {
+	if !filepath.IsAbs(prefix) {
+		return fmt.Errorf("%q is relative; use an absolute path such as /opt/venvs/<name>", prefix)
+	}
+	if filepath.Clean(prefix) != prefix {
+		return fmt.Errorf("%q is not clean; write %q", prefix, filepath.Clean(prefix))
+	}
+	for _, d := range systemDirs {
+		if prefix == d {
+			return fmt.Errorf("%q is a system directory; use a directory of its own such as /opt/venvs/<name>", prefix)
+		}
+	}
+	if strings.ContainsAny(prefix, " \t\n\"'\\$`") {
+		return fmt.Errorf("%q contains whitespace, quotes or shell metacharacters; choose a plain path", prefix)
+	}
+	return nil
+}
+
+// ValidRelease checks a package release: digits, letters, "+", "." and "~".
+func ValidRelease(r string) error {
+	if r == "" {
+		return errors.New("release is empty")
+	}
+	if r[0] < '0' || r[0] > '9' {
+		return fmt.Errorf("release %q must start with a digit", r)
+	}
+	for _, c := range r {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '+' || c == '.' || c == '~') {
+			return fmt.Errorf("release %q may contain only letters, digits, + . and ~", r)
+		}
+	}
+	return nil
+}

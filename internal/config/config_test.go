@@ -1,0 +1,91 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	src := `
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "My_App"
+version = "1.2.0rc1"
+description = "An app"
+license = {text = "MIT"}
+classifiers = ["Private :: Do Not Upload"]
+authors = [{name = "A. Author", email = "a@example.org"}]
+dependencies = ["flask>=2"]
+urls = {Source = "https://src.example.org", Homepage = "https://example.org"}
+
+[project.scripts]
+myapp = "myapp.cli:main"
+
+[tool.black]
+line-length = 100
+
+[tool.venvpkg]
+prefix = "/opt/venvs/myapp"
+release = 3
+depends = ["libpq5"]
+compression = "xz"
+`
+	c, err := Parse("pyproject.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"package name", c.PackageName(), "my-app"},
+		{"version", c.Project.Version, "1.2.0rc1"},
+		{"release", c.Tool.Release, "3"},
+		{"license", c.Project.License.Short(), "MIT"},
+		{"maintainer", c.Maintainer(), "A. Author <a@example.org>"},
+		{"homepage", c.Project.Homepage(), "https://example.org"},
+		{"compression", c.Tool.Compression, "xz"},
+		{"script", c.Project.Scripts["myapp"], "myapp.cli:main"},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
+		}
+	}
+	if !c.HasBuildSystem {
+		t.Error("HasBuildSystem = false, want true")
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	base := "[project]\nname = \"app\"\nversion = \"1\"\n"
+	tests := []struct{ name, src, want string }{
+		{"unknown key", base + "[tool.venvpkg]\nprefx = \"/opt/x\"\n", `pyproject.toml:5: unknown key "prefx" in [tool.venvpkg]`},
+		{"malformed", base + "[tool.venvpkg\n", "pyproject.toml:4:"},
+		{"no name", "[project]\nversion = \"1\"\n", "[project] name is missing"},
+		{"bad name", "[project]\nname = \"-x\"\nversion = \"1\"\n", "not a valid project name"},
+		{"no version", "[project]\nname = \"x\"\n", "version is missing"},
+		{"relative prefix", base + "[tool.venvpkg]\nprefix = \"opt/x\"\n", "is relative"},
+		{"system prefix", base + "[tool.venvpkg]\nprefix = \"/usr\"\n", "is a system directory"},
+		{"compression", base + "[tool.venvpkg]\ncompression = \"lz4\"\n", `compression "lz4" is not one of`},
+		{"package name", base + "[tool.venvpkg]\nname = \"My_App\"\n", "is invalid"},
+		{"release", base + "[tool.venvpkg]\nrelease = \"x1\"\n", "must start with a digit"},
+		{"license type", "[project]\nname = \"x\"\nversion = \"1\"\nlicense = 3\n", "license must be a string or a table"},
+	}
+	for _, tt := range tests {
+		_, err := Parse("pyproject.toml", []byte(tt.src))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Parse error = %v, want it to contain %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestDynamicVersion(t *testing.T) {
+	c, err := Parse("pyproject.toml", []byte("[project]\nname = \"x\"\ndynamic = [\"version\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Project.IsDynamic("version") || c.Project.Version != "" {
+		t.Errorf("dynamic version not recognised: %+v", c.Project)
+	}
+}

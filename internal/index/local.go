@@ -1,0 +1,259 @@
+// Package index finds the artifacts (wheels and sdists) that a lock pins and
+// a PEP 517 build asks for. This file implements pip's --find-links over
+// local directories: a flat listing of distribution files whose names carry
+// the project, the version and, for wheels, the compatibility tags
+// (the binary distribution format's file name convention).
+package index
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/venvpkg/venvpkg/internal/pep440"
+	"github.com/venvpkg/venvpkg/internal/pep503"
+	"github.com/venvpkg/venvpkg/internal/pep508"
+	"github.com/venvpkg/venvpkg/internal/tags"
+	"github.com/venvpkg/venvpkg/internal/wheel"
+)
+
+// Artifact is one distribution file.
+type Artifact struct {
+	Path     string // local path
+	Filename string // base name
+	Name     string // normalised project name
+	Version  pep440.Version
+	Wheel    *wheel.Filename // nil for an sdist
+}
+
+// IsWheel reports whether the artifact is a wheel.
+func (a Artifact) IsWheel() bool { return a.Wheel != nil }
+
+// SHA256 hashes the artifact's file and returns the lowercase hex digest.
+func (a Artifact) SHA256() (string, error) {
+	f, err := os.Open(a.Path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("hashing %s: %w", a.Path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Local is the set of artifacts found in find-links directories.
+type Local struct {
+	dirs   []string
+	byName map[string][]Artifact
+}
+
+// ScanDirs lists the wheels and sdists in dirs. Files whose names do not
+// parse are ignored, as pip ignores them.
+func ScanDirs(dirs []string) (*Local, error) {
+	l := &Local{dirs: dirs, byName: map[string][]Artifact{}}
+	for _, d := range dirs {
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			return nil, fmt.Errorf("reading --find-links directory: %w", err)
+		}
+		for _, e := range entries {
+			if e.IsDir() {
+				continue
+			}
+			a, ok := parseArtifact(filepath.Join(d, e.Name()))
+			if !ok {
+				continue
+			}
+			l.byName[a.Name] = append(l.byName[a.Name], a)
+		}
+	}
+	for _, list := range l.byName {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Path < list[j].Path })
+	}
+	return l, nil
+}
+
+var sdistSuffixes = []string{".tar.gz", ".zip"}
+
+func parseArtifact(path string) (Artifact, bool) {
+	base := filepath.Base(path)
+	if strings.HasSuffix(base, ".whl") {
+		fn, err := wheel.ParseFilename(base)
+		if err != nil {
+			return Artifact{}, false
+		}
+		v, err := pep440.Parse(fn.Version)
+		if err != nil {
+			return Artifact{}, false
+		}
+		return Artifact{Path: path, Filename: base, Name: pep503.Normalize(fn.Distribution), Version: v, Wheel: &fn}, true
+	}
+	for _, suf := range sdistSuffixes {
+		if !strings.HasSuffix(base, suf) {
+			continue
+		}
+		stem := strings.TrimSuffix(base, suf)
+		// {name}-{version}: the name may contain "-" in old sdists, the
+		// version never does; split at the last dash that leaves a valid version.
+		for i := strings.LastIndex(stem, "-"); i > 0; i = strings.LastIndex(stem[:i], "-") {
+			v, err := pep440.Parse(stem[i+1:])
+			if err == nil {
+				return Artifact{Path: path, Filename: base, Name: pep503.Normalize(stem[:i]), Version: v}, true
+			}
+		}
+	}
+	return Artifact{}, false
+}
+
+// All returns every artifact for a normalised project name.
+func (l *Local) All(name string) []Artifact { return l.byName[pep503.Normalize(name)] }
+
+// Pinned returns the best artifact of name at exactly version: the wheel
+// with the best-ranked compatible tag (ties: highest build tag), else an
+// sdist. exact selects === (string equality) instead of PEP 440 equality.
+func (l *Local) Pinned(name, version string, exact bool, sup *tags.Supported) (Artifact, error) {
+	var want pep440.Version
+	if !exact {
+		v, err := pep440.Parse(version)
+		if err != nil {
+			return Artifact{}, fmt.Errorf("%s==%s: %w", name, version, err)
+		}
+		want = v
+	}
+	var matches []Artifact
+	for _, a := range l.All(name) {
+		if exact && a.Version.String() == version || !exact && a.Version.Compare(want) == 0 {
+			matches = append(matches, a)
+		}
+	}
+	best, ok := bestOf(matches, sup)
+	if !ok {
+		return Artifact{}, l.notFound(name, fmt.Sprintf("%s==%s", name, version), sup)
+	}
+	return best, nil
+}
+
+// Best returns the highest version of req's project allowed by its
+// specifier for which a compatible wheel (or an sdist) exists. Pre-releases
+// are taken only when nothing else matches, as pip does.
+func (l *Local) Best(req pep508.Requirement, sup *tags.Supported) (Artifact, error) {
+	all := l.All(req.Name)
+	for _, pre := range []bool{false, true} {
+		byVersion := map[string][]Artifact{}
+		var versions []pep440.Version
+		for _, a := range all {
+			if a.Version.IsPrerelease() && !pre {
+				continue
+			}
+			if !req.Specifier.Contains(a.Version, true) {
+				continue
+			}
+			k := a.Version.String()
+			if _, seen := byVersion[k]; !seen {
+				versions = append(versions, a.Version)
+			}
+			byVersion[k] = append(byVersion[k], a)
+		}
+		sort.Slice(versions, func(i, j int) bool { return versions[i].Compare(versions[j]) > 0 })
+		for _, v := range versions {
+			if best, ok := bestOf(byVersion[v.String()], sup); ok {
+				return best, nil
+			}
+		}
+	}
+	return Artifact{}, l.notFound(req.Name, req.String(), sup)
+}
+
+// bestOf picks the best compatible wheel, else the first sdist.
+func bestOf(list []Artifact, sup *tags.Supported) (Artifact, bool) {
+	var best Artifact
+	bestRank := -1
+	var sdist *Artifact
+	for i, a := range list {
+		if a.Wheel == nil {
+			if sdist == nil {
+				sdist = &list[i]
+			}
+			continue
+		}
+		rank, ok := sup.Rank(a.Wheel.Tags)
+		if !ok {
+			continue
+		}
+		if bestRank < 0 || rank < bestRank || rank == bestRank && buildLess(best.Wheel.Build, a.Wheel.Build) {
+			best, bestRank = a, rank
+		}
+	}
+	if bestRank >= 0 {
+		return best, true
+	}
+	if sdist != nil {
+		return *sdist, true
+	}
+	return Artifact{}, false
+}
+
+// buildLess orders wheel build tags: numeric prefix, then the rest.
+func buildLess(a, b string) bool {
+	na, ra := splitBuild(a)
+	nb, rb := splitBuild(b)
+	if na != nb {
+		return na < nb
+	}
+	return ra < rb
+}
+
+func splitBuild(s string) (int, string) {
+	n, i := 0, 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		n = n*10 + int(s[i]-'0')
+		i++
+	}
+	return n, s[i:]
+}
+
+// NotFoundError says no artifact fits a requirement, listing what was seen.
+type NotFoundError struct {
+	Requirement string
+	Candidates  []string
+	Dirs        []string
+	TopTags     []string
+}
+
+func (e *NotFoundError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "no compatible artifact for %s in %s", e.Requirement, strings.Join(e.Dirs, ", "))
+	if len(e.Candidates) == 0 {
+		b.WriteString(": no file of that project was found; add its wheel to a --find-links directory")
+	} else {
+		fmt.Fprintf(&b, "; candidates found: %s", strings.Join(e.Candidates, ", "))
+	}
+	if len(e.TopTags) > 0 {
+		fmt.Fprintf(&b, "; the interpreter's top tags: %s", strings.Join(e.TopTags, ", "))
+	}
+	return b.String()
+}
+
+func (l *Local) notFound(name, req string, sup *tags.Supported) error {
+	e := &NotFoundError{Requirement: req, Dirs: l.dirs}
+	if len(e.Dirs) == 0 {
+		e.Dirs = []string{"(no --find-links directory)"}
+	}
+	for _, a := range l.All(name) {
+		e.Candidates = append(e.Candidates, a.Filename)
+	}
+	for i, t := range sup.Tags() {
+		if i == 5 {
+			break
+		}
+		e.TopTags = append(e.TopTags, t.String())
+	}
+	return e
+}
