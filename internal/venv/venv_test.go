@@ -402,3 +402,68 @@ declare -F deactivate >/dev/null || echo "deactivate gone"
 		t.Errorf("activating in bash printed\n%s\nwant\n%s", out, want)
 	}
 }
+
+func TestActivateFishAndCsh(t *testing.T) {
+	root := t.TempDir()
+	prefix := "/opt/venvs/it's app!"
+	if err := Create(context.Background(), root, prefix, debian311(), Options{}); err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	tests := []struct {
+		name   string
+		shell  string
+		script string
+	}{
+		{
+			name:  "fish",
+			shell: "fish",
+			script: `function fish_prompt; echo -n '$ '; end
+set -l oldpath $PATH
+source $VENV/bin/activate.fish
+echo "env=$VIRTUAL_ENV"
+echo "prompt=$VIRTUAL_ENV_PROMPT"
+echo "path=$PATH[1]"
+deactivate
+set -q VIRTUAL_ENV; or echo "after=unset"
+test (string join : $PATH) = (string join : $oldpath); and echo "path restored"
+functions -q deactivate; or echo "deactivate gone"
+`,
+		},
+		{
+			name:  "tcsh",
+			shell: "tcsh",
+			script: `set prompt='$ '
+set oldpath="$PATH"
+source "$VENV/bin/activate.csh"
+echo "env=$VIRTUAL_ENV"
+echo "prompt=$VIRTUAL_ENV_PROMPT"
+echo "path=$PATH" | cut -d: -f1
+deactivate
+if (! $?VIRTUAL_ENV) echo "after=unset"
+if ("$PATH" == "$oldpath") echo "path restored"
+alias deactivate | grep -q . || echo "deactivate gone"
+`,
+		},
+	}
+	want := "env=" + prefix + "\nprompt=(it's app!) \npath=" + prefix + "/bin\nafter=unset\npath restored\ndeactivate gone\n"
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := exec.LookPath(tt.shell); err != nil {
+				t.Skipf("%s is not installed (apt-get install %s)", tt.shell, tt.shell)
+			}
+			script := filepath.Join(t.TempDir(), "test."+tt.name)
+			if err := os.WriteFile(script, []byte(tt.script), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(tt.shell, script)
+			cmd.Env = append(cleanEnv(), "VENV="+filepath.Join(root, prefix))
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", tt.shell, err, out)
+			}
+			if string(out) != want {
+				t.Errorf("activating in %s printed\n%s\nwant\n%s", tt.shell, out, want)
+			}
+		})
+	}
+}
