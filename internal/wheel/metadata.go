@@ -1,0 +1,168 @@
+package wheel
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Metadata is the part of the core metadata (METADATA in a wheel, PKG-INFO
+// in an sdist) that installing and resolving need.
+type Metadata struct {
+	Name           string
+	Version        string
+	RequiresPython string
+	RequiresDist   []string
+	Summary        string
+}
+
+// header is one "Name: value" field of an email-style header block.
+type header struct {
+	Key   string // as written
+	Value string // continuation lines joined with a space
+	Line  int
+}
+
+// maxHeaderLine bounds one physical line of METADATA or WHEEL.
+const maxHeaderLine = 1 << 20
+
+// parseHeaders reads RFC 822 style headers up to the first empty line. As
+// Python's email parser does, a line that is neither a field nor a
+// continuation ends the header block.
+func parseHeaders(r io.Reader) ([]header, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxHeaderLine)
+	var hs []header
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSuffix(sc.Text(), "\r")
+		if line == "" {
+			break
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			if len(hs) == 0 {
+				return nil, fmt.Errorf("line %d: continuation line before the first field", n)
+			}
+			h := &hs[len(hs)-1]
+			if cont := strings.TrimSpace(line); cont != "" {
+				if h.Value != "" {
+					h.Value += " "
+				}
+				h.Value += cont
+			}
+			continue
+		}
+		key, value, ok := strings.Cut(line, ":")
+		if !ok || key == "" || strings.ContainsAny(key, " \t") {
+			break
+		}
+		hs = append(hs, header{Key: key, Value: strings.TrimSpace(value), Line: n})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	return hs, nil
+}
+
+// ParseMetadata parses core metadata. Name and Version are required.
+func ParseMetadata(r io.Reader) (*Metadata, error) {
+	hs, err := parseHeaders(r)
+	if err != nil {
+		return nil, fmt.Errorf("metadata: %w", err)
+	}
+	m := &Metadata{}
+	for _, h := range hs {
+		switch strings.ToLower(h.Key) {
+		case "name":
+			m.Name = h.Value
+		case "version":
+			m.Version = h.Value
+		case "requires-python":
+			m.RequiresPython = h.Value
+		case "requires-dist":
+			m.RequiresDist = append(m.RequiresDist, h.Value)
+		case "summary":
+			m.Summary = h.Value
+		}
+	}
+	if m.Name == "" {
+		return nil, fmt.Errorf("metadata: missing Name field")
+	}
+	if m.Version == "" {
+		return nil, fmt.Errorf("metadata: missing Version field")
+	}
+	return m, nil
+}
+
+// ReadMetadata returns the core metadata of the wheel at wheelPath after
+// checking the archive's structure, its dist-info directory and METADATA's
+// RECORD hash.
+func ReadMetadata(wheelPath string) (*Metadata, error) {
+	base := wheelPath[strings.LastIndexByte(wheelPath, '/')+1:]
+	fn, err := ParseFilename(base)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(wheelPath)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	a, err := openArchive(f, st.Size(), Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", base, err)
+	}
+	c, err := newContents(a, fn)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", base, err)
+	}
+	return c.meta, nil
+}
+
+// wheelInfo is the content of a wheel's WHEEL file.
+type wheelInfo struct {
+	Major, Minor  int
+	RootIsPurelib bool
+}
+
+// parseWheelFile parses WHEEL and checks its Wheel-Version: a major version
+// above 1 is refused, a newer minor version is accepted.
+func parseWheelFile(r io.Reader) (wheelInfo, error) {
+	var w wheelInfo
+	hs, err := parseHeaders(r)
+	if err != nil {
+		return w, fmt.Errorf("WHEEL: %w", err)
+	}
+	version := ""
+	for _, h := range hs {
+		switch strings.ToLower(h.Key) {
+		case "wheel-version":
+			version = h.Value
+		case "root-is-purelib":
+			w.RootIsPurelib = strings.EqualFold(h.Value, "true")
+		}
+	}
+	if version == "" {
+		return w, fmt.Errorf("WHEEL: missing Wheel-Version field")
+	}
+	maj, min, ok := strings.Cut(version, ".")
+	if !ok {
+		return w, fmt.Errorf("WHEEL: Wheel-Version %q is not major.minor", version)
+	}
+	if w.Major, err = strconv.Atoi(maj); err == nil {
+		w.Minor, err = strconv.Atoi(min)
+	}
+	if err != nil || w.Major < 0 || w.Minor < 0 {
+		return w, fmt.Errorf("WHEEL: Wheel-Version %q is not major.minor", version)
+	}
+	if w.Major != 1 {
+		return w, fmt.Errorf("WHEEL: Wheel-Version %s is not supported; this installer reads version 1.x wheels", version)
+	}
+	return w, nil
+}
