@@ -2,9 +2,11 @@ package interp
 
 import (
 	"context"
+	"debug/elf"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -418,5 +420,71 @@ func TestMarkerEnvIsACopy(t *testing.T) {
 	}
 	if env["python_version"] != "3.11" {
 		t.Errorf("MarkerEnv()[python_version] = %q, want 3.11", env["python_version"])
+	}
+}
+
+// helperScript loads probe.py as a module (so main does not run) from
+// stdin and prints what its ELF and musl helpers find.
+const helperScript = `
+import json, sys
+ns = {"__name__": "probe"}
+exec(compile(sys.stdin.read(), "probe.py", "exec"), ns)
+result = {"interp": ns["elf_interpreter"](sys.executable), "musl_here": ns["musl_version"]()}
+loader = sys.argv[1]
+ns["elf_interpreter"] = lambda path: loader
+result["musl_loader"] = ns["musl_version"]()
+print(json.dumps(result))
+`
+
+// TestProbeScriptLibcHelpers checks the PT_INTERP reader against Go's
+// debug/elf and the musl version parser against musl's real loader
+// (Debian package musl).
+func TestProbeScriptLibcHelpers(t *testing.T) {
+	need(t, debianPython)
+	const muslLoader = "/lib/ld-musl-x86_64.so.1"
+	cmd := exec.Command(debianPython, "-c", helperScript, muslLoader)
+	cmd.Stdin = strings.NewReader(probeScript)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v: %s", debianPython, err, out)
+	}
+	var got struct {
+		Interp     string `json:"interp"`
+		MuslHere   string `json:"musl_here"`
+		MuslLoader string `json:"musl_loader"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+
+	f, err := elf.Open(debianPython)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var want string
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			data, err := io.ReadAll(p.Open())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = strings.TrimRight(string(data), "\x00")
+		}
+	}
+	if want == "" {
+		t.Fatalf("%s has no PT_INTERP", debianPython)
+	}
+	if got.Interp != want {
+		t.Errorf("elf_interpreter(%s) = %q, want %q (debug/elf)", debianPython, got.Interp, want)
+	}
+	if got.MuslHere != "" {
+		t.Errorf("musl_version() on glibc %s = %q, want \"\"", debianPython, got.MuslHere)
+	}
+	if _, err := os.Stat(muslLoader); err != nil {
+		t.Skipf("%s is not installed (apt-get install musl): %v", muslLoader, err)
+	}
+	if got.MuslLoader != "1.2" {
+		t.Errorf("musl_version() with loader %s = %q, want \"1.2\"", muslLoader, got.MuslLoader)
 	}
 }
