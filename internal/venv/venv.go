@@ -240,8 +240,8 @@ func includeDir(py *interp.Info) string {
 	return "include"
 }
 
-// wantsLib64 reports whether venv makes lib64 -> lib: on 64-bit POSIX
-// systems other than macOS, up to Python 3.14.
+// wantsLib64 reports whether venv makes lib64 -> lib: for 64-bit
+// interpreters on POSIX systems other than macOS, up to Python 3.14.
 func wantsLib64(py *interp.Info) bool {
 	if atLeast(py, 3, 15) {
 		return false
@@ -249,15 +249,7 @@ func wantsLib64(py *interp.Info) bool {
 	if strings.HasPrefix(py.Platform, "macosx") || strings.HasPrefix(py.Platform, "darwin") {
 		return false
 	}
-	if strings.Contains(py.ExtSuffix, "gnux32") || strings.Contains(py.SOABI, "gnux32") {
-		return false
-	}
-	switch py.Machine {
-	case "x86_64", "amd64", "aarch64", "arm64", "ppc64", "ppc64le", "s390x",
-		"riscv64", "mips64", "loongarch64", "sparc64", "alpha", "ia64":
-		return true
-	}
-	return false
+	return !py.Is32Bit
 }
 
 func atLeast(py *interp.Info, major, minor int) bool {
