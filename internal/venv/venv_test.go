@@ -283,36 +283,58 @@ func treeEntries(t *testing.T, dir string) []string {
 }
 
 func TestLayoutMatchesPythonVenv(t *testing.T) {
-	needPython(t)
-	tmp := t.TempDir()
-	ours, ref := filepath.Join(tmp, "ours"), filepath.Join(tmp, "ref")
-	if err := Create(context.Background(), "", ours, debian311(), Options{}); err != nil {
-		t.Fatalf("Create: %v", err)
+	tests := []struct {
+		name   string
+		python string
+	}{
+		{name: "debian 3.11", python: debianPython},
+		{name: "3.10", python: "/root/.pyenv/versions/3.10.13/bin/python3.10"},
+		{name: "3.12", python: "/root/.pyenv/versions/3.12.1/bin/python3.12"},
+		{name: "3.13", python: "/root/.pyenv/versions/3.13.0/bin/python3.13"},
+		{name: "3.13 via python3", python: "/root/.pyenv/versions/3.13.0/bin/python3"},
 	}
-	cmd := exec.Command(debianPython, "-I", "-m", "venv", "--without-pip", ref)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("python -m venv failed (apt-get install python3.11-venv): %v\n%s", err, out)
-	}
-	var want []string
-	for _, e := range treeEntries(t, ref) {
-		if !strings.Contains(e, "Activate.ps1") {
-			want = append(want, e)
-		}
-	}
-	got := treeEntries(t, ours)
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("Create made\n%s\npython -m venv made\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
-	gotCfg, err := os.ReadFile(filepath.Join(ours, "pyvenv.cfg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantCfg, err := os.ReadFile(filepath.Join(ref, "pyvenv.cfg"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := strings.ReplaceAll(string(wantCfg), ref, ours); string(gotCfg) != want {
-		t.Errorf("pyvenv.cfg =\n%s\npython -m venv wrote\n%s", gotCfg, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := os.Stat(tt.python); err != nil {
+				t.Skipf("%s is not installed: %v", tt.python, err)
+			}
+			py, err := interp.Probe(context.Background(), tt.python, t.TempDir())
+			if err != nil {
+				t.Fatalf("Probe(%s): %v", tt.python, err)
+			}
+			tmp := t.TempDir()
+			ours, ref := filepath.Join(tmp, "ours"), filepath.Join(tmp, "ref")
+			if err := Create(context.Background(), "", ours, py, Options{}); err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			cmd := exec.Command(tt.python, "-I", "-m", "venv", "--without-pip", ref)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Skipf("python -m venv failed (apt-get install python3.11-venv): %v\n%s", err, out)
+			}
+			// Activate.ps1 is for PowerShell; the .gitignore of 3.13 and later
+			// is for environments inside a git checkout. Create makes neither.
+			var want []string
+			for _, e := range treeEntries(t, ref) {
+				if !strings.Contains(e, "Activate.ps1") && !strings.Contains(e, ".gitignore") {
+					want = append(want, e)
+				}
+			}
+			got := treeEntries(t, ours)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("Create made\n%s\npython -m venv made\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			gotCfg, err := os.ReadFile(filepath.Join(ours, "pyvenv.cfg"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantCfg, err := os.ReadFile(filepath.Join(ref, "pyvenv.cfg"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := strings.ReplaceAll(string(wantCfg), ref, ours); string(gotCfg) != want {
+				t.Errorf("pyvenv.cfg =\n%s\npython -m venv wrote\n%s", gotCfg, want)
+			}
+		})
 	}
 }
 
