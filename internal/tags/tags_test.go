@@ -406,3 +406,32 @@ func atoi(s string) int {
 	}
 	return n
 }
+
+func FuzzParseSet(f *testing.F) {
+	for _, s := range []string{
+		"py3-none-any", "py2.py3-none-any", "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64",
+		"cp38.cp39-abi3.none-linux_x86_64.any", "CP313-cp313T-Win_AMD64", "py3--any", "a-b-c-d", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ts, err := ParseSet(s)
+		if err != nil {
+			return
+		}
+		if len(ts) == 0 {
+			t.Fatalf("ParseSet(%q) = no tags and no error", s)
+		}
+		for _, tag := range ts {
+			for _, c := range []string{tag.Interpreter, tag.ABI, tag.Platform} {
+				if c == "" || strings.ContainsAny(c, "-.") || c != strings.ToLower(c) {
+					t.Fatalf("ParseSet(%q) gave component %q of %v", s, c, tag)
+				}
+			}
+			back, err := ParseSet(tag.String())
+			if err != nil || len(back) != 1 || back[0] != tag {
+				t.Fatalf("ParseSet(%q) = %v, %v; want [%v]", tag.String(), back, err, tag)
+			}
+		}
+	})
+}
