@@ -1,0 +1,1 @@
+"""demo_app is a package for venvpkg's build tests."""
