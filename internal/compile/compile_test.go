@@ -269,3 +269,38 @@ func TestCompileErrors(t *testing.T) {
 		t.Errorf("Compile(no files) = %+v, %v, want an empty result", res, err)
 	}
 }
+
+func TestCompileOtherInterpreters(t *testing.T) {
+	tests := []struct {
+		name   string
+		python string
+		tag    string
+	}{
+		{name: "3.7", python: "/root/.pyenv/versions/3.7.16/bin/python3.7", tag: "cpython-37"},
+		{name: "3.10", python: "/root/.pyenv/versions/3.10.13/bin/python3.10", tag: "cpython-310"},
+		{name: "3.13", python: "/root/.pyenv/versions/3.13.0/bin/python3.13", tag: "cpython-313"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := os.Stat(tt.python); err != nil {
+				t.Skipf("%s is not installed: %v", tt.python, err)
+			}
+			root := t.TempDir()
+			files := stage(t, root, "/opt/app")
+			res, err := Compile(context.Background(), &interp.Info{Executable: tt.python}, root, files, 2)
+			if err != nil {
+				t.Fatalf("Compile: %v", err)
+			}
+			if res.Compiled != len(files)-1 {
+				t.Errorf("Compile compiled %d files (failures %v), want %d", res.Compiled, res.Failed, len(files)-1)
+			}
+			data, err := os.ReadFile(filepath.Join(root, "opt/app/__pycache__/mod."+tt.tag+".pyc"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if flags := binary.LittleEndian.Uint32(data[4:8]); flags != 3 {
+				t.Errorf("mod.%s.pyc has flags %d, want 3 (checked hash)", tt.tag, flags)
+			}
+		})
+	}
+}
