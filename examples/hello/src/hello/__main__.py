@@ -1,0 +1,7 @@
+"""Run hello with ``python -m hello``."""
+
+import sys
+
+from hello.cli import main
+
+sys.exit(main())
