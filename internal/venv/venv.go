@@ -6,9 +6,13 @@
 //
 // The layout follows CPython's Lib/venv/__init__.py of the interpreter's
 // version (3.7 and later): the directory names come from sysconfig's
-// posix_venv scheme, lib64 -> lib is made on 64-bit POSIX systems before
-// 3.15, and pyvenv.cfg gains the executable and command keys from 3.11.
-// The activate scripts are venvpkg's own; they behave as CPython's do.
+// posix_venv scheme, lib64 -> lib is made for 64-bit interpreters on POSIX
+// systems before 3.15, and pyvenv.cfg gains the executable and command keys
+// from 3.11, the command being the one that makes the same environment
+// (python -m venv --without-pip <prefix>, as no pip is installed). The
+// activate scripts are venvpkg's own; they behave as CPython's do. Not
+// made: Activate.ps1 (PowerShell) and the .gitignore of 3.13 and later,
+// which only matters for environments inside a git checkout.
 package venv
 
 import (
