@@ -146,38 +146,85 @@ func (c *Chroot) Path(chrootPath string) (string, error) {
 }
 
 // InstallDebs installs the host .deb files with apt-get inside the chroot, which also installs their Depends from
-// Debian's mirror. Archives apt downloads are kept in the shared cache for later chroots. When the install fails,
-// the package lists are refreshed with apt-get update and the install is tried once more.
+// Debian's mirror, and fails the test when that fails. Archives apt downloads are kept in the shared cache for
+// later chroots. When the install fails, the package lists are refreshed with apt-get update and the install is
+// tried once more.
 func (c *Chroot) InstallDebs(t testing.TB, debs ...string) {
 	t.Helper()
-	if len(debs) == 0 {
-		t.Fatal("InstallDebs: no .deb files given")
+	if _, err := c.InstallDebsErr(debs...); err != nil {
+		t.Fatal(err)
 	}
+}
+
+// InstallDebsErr is InstallDebs returning apt-get's output and error instead of failing a test, for tests of
+// installs that should fail.
+func (c *Chroot) InstallDebsErr(debs ...string) (out string, err error) {
+	if len(debs) == 0 {
+		return "", errors.New("installing .deb files in the chroot: none given")
+	}
+	staging := filepath.Join(c.Dir, "tmp/venvpkg-debs")
+	defer func() {
+		if rerr := os.RemoveAll(staging); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("removing the copied .deb files: %w", rerr))
+		}
+	}()
 	args := []string{"apt-get", "install", "-y", "--no-install-recommends"}
 	for _, deb := range debs {
-		in := "/tmp/venvpkg-debs/" + filepath.Base(deb)
-		c.CopyIn(t, deb, in)
-		args = append(args, in)
+		if err := os.MkdirAll(staging, 0o755); err != nil {
+			return "", err
+		}
+		if err := copyFile(deb, filepath.Join(staging, filepath.Base(deb)), 0o644); err != nil {
+			return "", fmt.Errorf("copying %s into the chroot: %w", deb, err)
+		}
+		args = append(args, "/tmp/venvpkg-debs/"+filepath.Base(deb))
 	}
 	archiveCache := filepath.Join(c.cacheDir, "apt-archives")
 	archives := filepath.Join(c.Dir, "var/cache/apt/archives")
 	if err := seedArchives(archiveCache, archives); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
 	defer func() {
-		if err := saveArchives(archives, archiveCache); err != nil {
-			t.Error(err)
+		if serr := saveArchives(archives, archiveCache); serr != nil {
+			err = errors.Join(err, serr)
 		}
 	}()
-	if _, err := c.RunErr(args...); err != nil {
-		if _, uerr := c.RunErr("apt-get", "update"); uerr != nil {
-			t.Fatalf("%v\nrefreshing the package lists after that failed too: %v", err, uerr)
+	out, err = c.RunErr(args...)
+	if err == nil {
+		return out, nil
+	}
+	if _, uerr := c.RunErr("apt-get", "update"); uerr != nil {
+		return out, fmt.Errorf("%w\nrefreshing the package lists after that failed too: %v", err, uerr)
+	}
+	return c.RunErr(args...)
+}
+
+// Files lists everything (files, directories, symlinks) below chrootPath inside the chroot as sorted absolute
+// chroot paths; a missing chrootPath has none. Compare the lists before installing and after purging to find
+// leftovers.
+func (c *Chroot) Files(t testing.TB, chrootPath string) []string {
+	t.Helper()
+	root, err := c.Path(chrootPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	err = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if errors.Is(err, os.ErrNotExist) && p == root {
+			return filepath.SkipAll
 		}
-		c.Run(t, args...)
+		if err != nil {
+			return err
+		}
+		if p != root {
+			files = append(files, "/"+strings.TrimPrefix(p, c.Dir+"/"))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("listing %s in the chroot: %v", chrootPath, err)
 	}
-	if err := os.RemoveAll(filepath.Join(c.Dir, "tmp/venvpkg-debs")); err != nil {
-		t.Fatalf("removing the copied .deb files: %v", err)
-	}
+	sort.Strings(files)
+	return files
 }
 
 // Mounted returns the mount points at or below dir listed in /proc/mounts.

@@ -105,7 +105,17 @@ func TestInstallPurge(t *testing.T) {
 		if _, err := c.RunErr("python3.11", "-c", "print(1)"); err == nil {
 			t.Fatal("python3.11 runs in a fresh minbase chroot; the install below would prove nothing")
 		}
+		if got := c.Files(t, "/usr/share/venvpkg-chroot-probe"); len(got) != 0 {
+			t.Fatalf("Files before install = %q, want none", got)
+		}
 		c.InstallDebs(t, buildProbeDeb(t))
+		want := []string{"/usr/share/venvpkg-chroot-probe", "/usr/share/venvpkg-chroot-probe/marker.txt"}
+		if got := c.Files(t, "/usr/share"); !containsAll(got, want) {
+			t.Errorf("Files(/usr/share) after install lacks %q", want)
+		}
+		if got := c.Files(t, "/tmp"); len(got) != 0 {
+			t.Errorf("InstallDebs left %q in /tmp", got)
+		}
 		if got := c.Run(t, "python3.11", "-c", "print(1)"); strings.TrimSpace(got) != "1" {
 			t.Errorf("python3.11 -c 'print(1)' printed %q, want 1", got)
 		}
@@ -117,8 +127,11 @@ func TestInstallPurge(t *testing.T) {
 			t.Errorf("installed file missing: %v", err)
 		}
 		c.Run(t, "dpkg", "-P", "venvpkg-chroot-probe")
-		if _, err := os.Stat(marker); !os.IsNotExist(err) {
-			t.Errorf("after dpkg -P, stat(marker) = %v, want not exist", err)
+		if got := c.Files(t, "/usr/share/venvpkg-chroot-probe"); len(got) != 0 {
+			t.Errorf("Files after dpkg -P = %q, want none", got)
+		}
+		if out, err := c.InstallDebsErr(filepath.Join(t.TempDir(), "missing.deb")); err == nil {
+			t.Errorf("InstallDebsErr of a missing file succeeded: %s", out)
 		}
 		if out, err := c.RunErr("dpkg-query", "-W", "venvpkg-chroot-probe"); err == nil {
 			t.Errorf("dpkg-query -W after purge succeeded: %s", out)
@@ -144,6 +157,19 @@ func TestInstallPurge(t *testing.T) {
 	if _, err := os.Stat(dir); !os.IsNotExist(err) {
 		t.Errorf("after cleanup stat(%s) = %v, want not exist", dir, err)
 	}
+}
+
+func containsAll(list, want []string) bool {
+	have := map[string]bool{}
+	for _, s := range list {
+		have[s] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			return false
+		}
+	}
+	return true
 }
 
 func containsPrefix(names []string, prefix string) bool {
