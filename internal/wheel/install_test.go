@@ -304,9 +304,9 @@ func TestWrappersRun(t *testing.T) {
 				t.Fatal(err)
 			}
 			files := merge(demoFiles("runme", "1.0", true), map[string]string{
-				"runme/__init__.py":                     "import sys\ndef main():\n    print('args', sys.argv[1:])\n    return 4\nclass A:\n    class B:\n        @staticmethod\n        def go():\n            print('deep')\n",
-				"runme-1.0.dist-info/entry_points.txt":  "[console_scripts]\nrunme = runme:main\n[gui_scripts]\nrunme-deep = runme:A.B.go\n",
-				"runme-1.0.data/scripts/hello":          "#!python\nimport sys\nprint('hello', sys.argv[1:])\n",
+				"runme/__init__.py":                    "import sys\ndef main():\n    print('args', sys.argv[1:])\n    return 4\nclass A:\n    class B:\n        @staticmethod\n        def go():\n            print('deep')\n",
+				"runme-1.0.dist-info/entry_points.txt": "[console_scripts]\nrunme = runme:main\n[gui_scripts]\nrunme-deep = runme:A.B.go\n",
+				"runme-1.0.data/scripts/hello":         "#!python\nimport sys\nprint('hello', sys.argv[1:])\n",
 			})
 			whl := makeWheel(t, tmp, "runme-1.0-py3-none-any.whl", files)
 			dest := Destination{Scheme: testScheme(venvDir), Python: filepath.Join(venvDir, "bin", "python")}
