@@ -508,3 +508,37 @@ func TestBuildErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLegacyWithoutWheel(t *testing.T) {
+	py := probe(t)
+	needSetuptools(t)
+	only := t.TempDir()
+	m, _ := filepath.Glob(filepath.Join(debianWheels, "setuptools-*.whl"))
+	data, err := os.ReadFile(m[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(only, filepath.Base(m[0])), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	find := finder(only)
+	f := &Frontend{
+		Python: py,
+		Find: func(ctx context.Context, req pep508.Requirement) (string, error) {
+			asked = append(asked, req.Name+req.Specifier.String())
+			return find(ctx, req)
+		},
+		TempDir: t.TempDir(),
+	}
+	// Without wheel, the legacy defaults still install setuptools; the
+	// setuptools of Debian 12 then asks for wheel itself.
+	_, err = f.BuildWheel(context.Background(), copyProject(t, "legacy-project"), t.TempDir())
+	want := "finding build requirement wheel (from get_requires_for_build_wheel)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("BuildWheel = %v, want an error containing %q", err, want)
+	}
+	if wantAsked := []string{"wheel", "setuptools>=40.8.0", "wheel"}; !reflect.DeepEqual(asked, wantAsked) {
+		t.Errorf("Find was asked for %q, want %q", asked, wantAsked)
+	}
+}
