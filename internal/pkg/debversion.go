@@ -12,7 +12,8 @@ import (
 // CompareDeb(DebVersion(a, r), DebVersion(b, r)) has the sign of
 // a.Compare(b), and versions PEP 440 calls equal ("1.0", "1.0.0") map to
 // the same string. release becomes the Debian revision ("-release"); it is
-// omitted when empty.
+// omitted when empty and must itself be a valid revision (alphanumerics,
+// "+", "." and "~"; no hyphen, which would move the split point).
 //
 // The Debian version is [E:]R[P][O][D][L]-release, where
 //
