@@ -350,7 +350,7 @@ func TestParseErrors(t *testing.T) {
 		{"bare path", map[string]string{"requirements.txt": "./vendor/pkg\n"},
 			[]string{`requirements.txt:1: "./vendor/pkg" is a path or URL, which is not supported`}},
 		{"bare dot", map[string]string{"requirements.txt": ".\n"},
-			[]string{`requirements.txt:1: "." is a path or URL`}},
+			[]string{`requirements.txt:1: "." is a path or URL`, "uv export --no-emit-project"}},
 		{"wheel file", map[string]string{"requirements.txt": "pkg-1.0-py3-none-any.whl\n"},
 			[]string{`requirements.txt:1: "pkg-1.0-py3-none-any.whl" is a path to an archive`}},
 		{"vcs url", map[string]string{"requirements.txt": "git+https://example.org/x.git@v1#egg=x\n"},

@@ -370,7 +370,11 @@ func (r *reader) line(path string, ln logicalLine, constraint bool) {
 	req, err := pep508.ParseRequirement(reqText)
 	if err != nil {
 		if looksLikePathOrURL(reqText) {
-			r.errorf(source, "%q is a path or URL, which is not supported: pin the package as name==<version> and put its wheel in a --find-links directory", reqText)
+			hint := ""
+			if !strings.Contains(reqText, ":") {
+				hint = "; if it is the project itself, leave it out (uv export --no-emit-project): venvpkg builds the project from its source tree"
+			}
+			r.errorf(source, "%q is a path or URL, which is not supported: pin the package as name==<version> and put its wheel in a --find-links directory%s", reqText, hint)
 			return
 		}
 		r.errorf(source, "%v", err)
