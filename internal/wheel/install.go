@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -35,7 +36,11 @@ type Destination struct {
 	Python    string // final interpreter path used in shebangs
 	Installer string // INSTALLER content without newline; "" writes no INSTALLER
 	Requested bool   // write REQUESTED (the user asked for this distribution)
-	Limits    Limits
+	// SHA256 is the hex digest the wheel file must have (from the lock, a
+	// --hash option or the index), checked before anything is extracted;
+	// "" skips the check.
+	SHA256 string
+	Limits Limits
 }
 
 // Installed describes an installed distribution.
@@ -79,6 +84,15 @@ func install(ctx context.Context, wheelPath, base string, dest Destination) (*In
 	if err != nil {
 		return nil, err
 	}
+	if dest.SHA256 != "" {
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err != nil {
+			return nil, err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, dest.SHA256) {
+			return nil, fmt.Errorf("sha256 of the wheel is %s, want %s; the download is corrupt or the file was replaced", got, dest.SHA256)
+		}
+	}
 	a, err := openArchive(f, st.Size(), dest.Limits)
 	if err != nil {
 		return nil, err
@@ -87,7 +101,7 @@ func install(ctx context.Context, wheelPath, base string, dest Destination) (*In
 	if err != nil {
 		return nil, err
 	}
-	in := &installer{c: c, dest: dest, dirs: map[string]bool{}}
+	in := &installer{c: c, dest: dest, dirs: map[string]bool{}, modeOK: map[os.FileMode]bool{}}
 	if err := in.run(ctx); err != nil {
 		in.rollback()
 		return nil, err
@@ -124,7 +138,8 @@ type installer struct {
 	lib    string // final directory holding the archive root and .dist-info
 	pure   bool
 	dirs   map[string]bool // staged directories known to exist
-	made   []string        // staged files and directories this install created, in order
+	modeOK map[os.FileMode]bool
+	made   []string // staged files and directories this install created, in order
 	rows   []recordRow
 	finals []string
 	buf    []byte
@@ -472,9 +487,19 @@ func (in *installer) create(final string, mode os.FileMode) (*os.File, error) {
 		return nil, err
 	}
 	in.made = append(in.made, p)
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return nil, err
+	// The umask may clear bits of mode. Check the first file of each mode
+	// and fix modes with fchmod only if the umask did clear some.
+	if !in.modeOK[mode] {
+		fi, err := f.Stat()
+		if err == nil && fi.Mode().Perm() != mode {
+			err = f.Chmod(mode)
+		} else if err == nil {
+			in.modeOK[mode] = true
+		}
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	return f, nil
 }

@@ -2,6 +2,8 @@ package wheel
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -485,5 +488,48 @@ func TestParseRecordRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, rows) {
 		t.Errorf("parseRecord(writeRecord(%v)) = %v", rows, got)
+	}
+}
+
+// TestInstallModesIgnoreUmask checks that files and directories get exactly
+// 0644, 0755 and 0755 even under a restrictive umask.
+func TestInstallModesIgnoreUmask(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	wheels, root, dest := stage(t)
+	files := merge(demoFiles("um", "1.0", true), map[string]string{"um/a.py": "a", "um/b.py": "b", "um/x.sh": "x", "um/y.sh": "y"})
+	whl := makeWheel(t, wheels, "um-1.0-py3-none-any.whl", files, withMode("um/x.sh", 0o755), withMode("um/y.sh", 0o755))
+	if _, err := Install(context.Background(), whl, dest); err != nil {
+		t.Fatal(err)
+	}
+	sp := dest.Scheme.Purelib
+	for final, want := range map[string]os.FileMode{
+		sp + "/um/a.py": 0o644, sp + "/um/b.py": 0o644, sp + "/um/x.sh": 0o755, sp + "/um/y.sh": 0o755,
+		sp + "/um": 0o755, sp: 0o755, prefix: 0o755,
+	} {
+		if m := modeOf(t, root, final); m != want {
+			t.Errorf("mode of %s = %o, want %o", final, m, want)
+		}
+	}
+}
+
+func TestInstallArchiveHash(t *testing.T) {
+	wheels, root, dest := stage(t)
+	whl := makeWheel(t, wheels, "h-1.0-py3-none-any.whl", merge(demoFiles("h", "1.0", true), map[string]string{"h.py": ""}))
+	data, err := os.ReadFile(whl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	dest.SHA256 = strings.Repeat("0", 64)
+	if _, err := Install(context.Background(), whl, dest); err == nil || !strings.Contains(err.Error(), "sha256 of the wheel is "+hex.EncodeToString(sum[:])) {
+		t.Errorf("Install with a wrong SHA256 = %v, want a mismatch naming the actual digest", err)
+	}
+	if files := regularFiles(t, root); len(files) != 0 {
+		t.Errorf("install with a wrong hash wrote %q", files)
+	}
+	dest.SHA256 = strings.ToUpper(hex.EncodeToString(sum[:]))
+	if _, err := Install(context.Background(), whl, dest); err != nil {
+		t.Errorf("Install with the right SHA256 = %v", err)
 	}
 }

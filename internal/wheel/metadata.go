@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -100,7 +101,7 @@ func ParseMetadata(r io.Reader) (*Metadata, error) {
 // checking the archive's structure, its dist-info directory and METADATA's
 // RECORD hash.
 func ReadMetadata(wheelPath string) (*Metadata, error) {
-	base := wheelPath[strings.LastIndexByte(wheelPath, '/')+1:]
+	base := filepath.Base(wheelPath)
 	fn, err := ParseFilename(base)
 	if err != nil {
 		return nil, err

@@ -356,9 +356,9 @@ func (a *archive) checkLocal(cdOff uint64) error {
 			if (crc != 0 && crc != e.crc) || (csize != 0 && csize != e.csize) || (usize != 0 && usize != e.usize) {
 				return fmt.Errorf("%s: local header and central directory disagree on CRC or sizes; the archive is ambiguous", e.name)
 			}
-			d := make([]byte, 24)
+			var desc [24]byte
 			avail := cdOff - min(end, cdOff)
-			d = d[:min(uint64(24), avail)]
+			d := desc[:min(uint64(24), avail)]
 			if _, err := a.r.ReadAt(d, int64(end)); err != nil {
 				return fmt.Errorf("%s: reading data descriptor: %w", e.name, err)
 			}
