@@ -284,7 +284,8 @@ type distribution struct {
 
 var metaDirRE = regexp.MustCompile(`^[^/]+\.(egg-info|dist-info)$`)
 
-// findDistributions finds each distribution's metadata and files. Files claimed by two distributions are an error.
+// findDistributions finds each distribution's metadata and files. An egg-info beside a dist-info of the same
+// project is ignored; files claimed by two distributions are an error.
 func findDistributions(d *debContents) ([]*distribution, error) {
 	var metaDirs []string
 	for name := range d.files {
@@ -294,13 +295,26 @@ func findDistributions(d *debContents) ([]*distribution, error) {
 		}
 	}
 	sort.Strings(metaDirs)
-	var dists []*distribution
-	owner := map[string]string{}
+	var all []*distribution
+	hasDistInfo := map[string]bool{}
 	for _, md := range metaDirs {
 		dist, err := readDistribution(d, md)
 		if err != nil {
 			return nil, err
 		}
+		all = append(all, dist)
+		if dist.distInfo {
+			hasDistInfo[escapeName(dist.name)] = true
+		}
+	}
+	var dists []*distribution
+	owner := map[string]string{}
+	for _, dist := range all {
+		// Some packages (python3-cryptography) ship a stale egg-info beside the dist-info of the same project.
+		if !dist.distInfo && hasDistInfo[escapeName(dist.name)] {
+			continue
+		}
+		md := dist.metaDir
 		for _, f := range dist.files {
 			if prev, ok := owner[f]; ok {
 				return nil, fmt.Errorf("%s is claimed by both %s and %s; their files cannot be told apart", f, prev, md)

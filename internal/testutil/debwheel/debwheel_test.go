@@ -82,21 +82,23 @@ func TestWheelTag(t *testing.T) {
 		name    string
 		arch    string
 		depends string
+		reqPy   string
 		files   []string
 		tag     string
 		purelib bool
 	}{
-		{"pure", "all", "python3:any", []string{"a/__init__.py", "a/data.json"}, "py3-none-any", true},
-		{"version-specific", "amd64", "python3 (>= 3.11~)", []string{"m/__init__.py", "m/_speedups.cpython-311-x86_64-linux-gnu.so"}, "cp311-cp311-linux_x86_64", false},
-		{"arm64", "arm64", "", []string{"m/_c.cpython-312-aarch64-linux-gnu.so"}, "cp312-cp312-linux_aarch64", false},
-		{"abi3", "amd64", "python3 (<< 3.12), python3 (>= 3.11~)", []string{"c/_rust.abi3.so"}, "cp311-abi3-linux_x86_64", false},
-		{"abi3 beside specific", "amd64", "python3 (>= 3.11~)", []string{"c/_a.abi3.so", "c/_b.cpython-311-x86_64-linux-gnu.so"}, "cp311-cp311-linux_x86_64", false},
-		{"untagged library", "amd64", "python3 (>= 3.11~)", []string{"c.libs/libfoo.so.1"}, "cp311-cp311-linux_x86_64", false},
+		{"pure", "all", "python3:any", "", []string{"a/__init__.py", "a/data.json"}, "py3-none-any", true},
+		{"version-specific", "amd64", "python3 (>= 3.11~)", "", []string{"m/__init__.py", "m/_speedups.cpython-311-x86_64-linux-gnu.so"}, "cp311-cp311-linux_x86_64", false},
+		{"arm64", "arm64", "", "", []string{"m/_c.cpython-312-aarch64-linux-gnu.so"}, "cp312-cp312-linux_aarch64", false},
+		{"abi3", "amd64", "python3 (<< 3.12), python3 (>= 3.11~)", "", []string{"c/_rust.abi3.so"}, "cp311-abi3-linux_x86_64", false},
+		{"abi3 beside specific", "amd64", "python3 (>= 3.11~)", "", []string{"c/_a.abi3.so", "c/_b.cpython-311-x86_64-linux-gnu.so"}, "cp311-cp311-linux_x86_64", false},
+		{"abi3 from Requires-Python", "amd64", "python3 (>= 3~), libc6 (>= 2.34)", ">=3.6", []string{"c/_rust.abi3.so"}, "cp36-abi3-linux_x86_64", false},
+		{"untagged library", "amd64", "python3 (>= 3.11~)", "", []string{"c.libs/libfoo.so.1"}, "cp311-cp311-linux_x86_64", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := &debContents{arch: tt.arch, depends: tt.depends}
-			tag, purelib, err := wheelTag(d, tt.files)
+			tag, purelib, err := wheelTag(d, tt.files, tt.reqPy)
 			if err != nil {
 				t.Fatalf("wheelTag(%q): %v", tt.files, err)
 			}
@@ -106,7 +108,7 @@ func TestWheelTag(t *testing.T) {
 		})
 	}
 	bad := &debContents{arch: "amd64"}
-	if _, _, err := wheelTag(bad, []string{"c/_x.abi3.so"}); err == nil {
+	if _, _, err := wheelTag(bad, []string{"c/_x.abi3.so"}, ""); err == nil {
 		t.Error("wheelTag of an abi3 module without a python3 Depends succeeded, want an error")
 	}
 }

@@ -85,6 +85,8 @@ func TestRepackDebSplitsDistributions(t *testing.T) {
 		sp + "beta/__init__.py":                           "B\n",
 		sp + "betamax/__init__.py":                        "not beta's\n",
 		sp + "unrelated.pth":                              "import os\n",
+		sp + "beta.egg-info/PKG-INFO":                     "Metadata-Version: 2.1\nName: beta\nVersion: 2.0\n",
+		sp + "beta.egg-info/top_level.txt":                "beta\n",
 	})
 	out := t.TempDir()
 	wheels, err := RepackDeb(context.Background(), deb, out)

@@ -144,11 +144,15 @@ var debArchPlatform = map[string]string{
 	"riscv64": "riscv64",
 }
 
-var dependsPythonRE = regexp.MustCompile(`python3 \(>= 3\.(\d+)`)
+var (
+	dependsPythonRE  = regexp.MustCompile(`python3 \(>= 3\.(\d+)`)
+	requiresPythonRE = regexp.MustCompile(`>=\s*3\.(\d+)`)
+)
 
 // wheelTag picks the wheel's tag from its files: py3-none-any without shared objects, the version-specific CPython
-// tag from an EXT_SUFFIX, else cp3X-abi3 (X from the .deb's Depends on python3) for limited-API modules.
-func wheelTag(d *debContents, files []string) (tag string, purelib bool, err error) {
+// tag from an EXT_SUFFIX, else cp3X-abi3 for limited-API modules, X from the .deb's Depends on python3 or else from
+// the distribution's Requires-Python.
+func wheelTag(d *debContents, files []string, requiresPython string) (tag string, purelib bool, err error) {
 	var specific, abi3, other bool
 	var interp, abi, machine string
 	for _, f := range files {
@@ -183,7 +187,10 @@ func wheelTag(d *debContents, files []string) (tag string, purelib bool, err err
 	}
 	m := dependsPythonRE.FindStringSubmatch(d.depends)
 	if m == nil {
-		return "", false, fmt.Errorf("shared objects without a CPython suffix, and Depends %q names no python3 (>= 3.X) to tag them with", d.depends)
+		m = requiresPythonRE.FindStringSubmatch(requiresPython)
+	}
+	if m == nil {
+		return "", false, fmt.Errorf("shared objects without a CPython suffix, and neither Depends %q nor Requires-Python %q names a minimum Python 3.X to tag them with", d.depends, requiresPython)
 	}
 	interp = "cp3" + m[1]
 	if abi3 {
@@ -206,7 +213,7 @@ type member struct {
 
 // writeWheel writes the distribution's wheel to outDir through a temp file and a rename.
 func writeWheel(res *resolver, dist *distribution, outDir string) (string, error) {
-	tag, purelib, err := wheelTag(res.main, dist.files)
+	tag, purelib, err := wheelTag(res.main, dist.files, parseHeaders(dist.metadata).get("Requires-Python"))
 	if err != nil {
 		return "", err
 	}
