@@ -6,11 +6,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -304,6 +309,53 @@ print(client.get("/versions").get_json()["werkzeug"])
 			t.Errorf("serving / and /versions gave\n%s\nwant %q in it", page, want)
 		}
 	}
+	t.Run("serve", func(t *testing.T) { checkServes(t, v) })
+}
+
+// checkServes runs `webapp --port` and fetches / once werkzeug reports it is listening.
+func checkServes(t *testing.T, v *pyvenv.Venv) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, v.Bin("webapp"), "--port", strconv.Itoa(port))
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cancel()
+	url := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	var log strings.Builder
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		log.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "Running on "+strings.TrimSuffix(url, "/")) {
+			resp, err := http.Get(url)
+			if err != nil {
+				t.Fatalf("GET %s: %v", url, err)
+			}
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "Hello, &lt;venvpkg&gt;!") {
+				t.Errorf("GET %s = %d %q, want 200 and the greeting", url, resp.StatusCode, body)
+			}
+			return
+		}
+	}
+	t.Fatalf("webapp --port %d exited before serving:\n%s", port, log.String())
 }
 
 // readPins reads name==version lines of a requirements file into normalised name → version.
