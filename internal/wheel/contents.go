@@ -98,6 +98,11 @@ func newContents(a *archive, fn Filename) (*contents, error) {
 		return nil, fmt.Errorf("%s does not match the wheel's name and version %s %s", c.distInfo, fn.Distribution, fn.Version)
 	}
 	c.dataDir = stem + ".data"
+	for i := range a.entries {
+		if sub, ok := strings.CutPrefix(a.entries[i].name, c.dataDir+"/scripts/"); ok && sub != "" && a.entries[i].isDir() {
+			return nil, fmt.Errorf("%s is a directory inside %s/scripts; scripts must be regular files directly in it", a.entries[i].name, c.dataDir)
+		}
+	}
 	for d := range dataDirs {
 		if d != c.dataDir {
 			return nil, fmt.Errorf("unexpected data directory %s; this wheel's is %s", d, c.dataDir)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pep503"
 	"github.com/venvpkg/venvpkg/internal/tags"
 )
@@ -80,9 +81,16 @@ func validVersionText(v string) bool {
 	return true
 }
 
-// sameVersion compares two version strings the way filenames escape them:
-// case-insensitively and with "-" and "_" equal.
+// sameVersion reports whether two version strings name the same version:
+// equal as PEP 440 versions ("1.0" and "1.0.0"), or, for versions PEP 440
+// cannot parse, equal the way filenames escape them (case-insensitively,
+// with "-" and "_" alike).
 func sameVersion(a, b string) bool {
+	if va, err := pep440.Parse(a); err == nil {
+		if vb, err := pep440.Parse(b); err == nil {
+			return va.Equal(vb)
+		}
+	}
 	if len(a) != len(b) {
 		return false
 	}

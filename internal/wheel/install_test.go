@@ -381,6 +381,28 @@ func TestInstallNewerMinorWheelVersion(t *testing.T) {
 	}
 }
 
+func TestSameVersion(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"1.0", "1.0", true},
+		{"1.0", "1.0.0", true},
+		{"1.0.post1", "1.0-post1", true},
+		{"1.0_post1", "1.0.post1", true},
+		{"1.0RC1", "1.0rc1", true},
+		{"1.0", "1.1", false},
+		{"1.0+local", "1.0", false},
+		{"weird_ver", "weird-ver", true},
+		{"weird_ver", "other", false},
+	}
+	for _, tt := range tests {
+		if got := sameVersion(tt.a, tt.b); got != tt.want {
+			t.Errorf("sameVersion(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
+		}
+	}
+}
+
 func TestReadMetadata(t *testing.T) {
 	wheels, _, _ := stage(t)
 	files := demoFiles("Meta.Pkg", "3.1", true)
