@@ -18,8 +18,7 @@ import (
 // The Debian version is [E:]R[P][O][D][L]-release, where
 //
 //	E  the epoch, written only when it is not 0            1!2.0      → 1:2.0
-//	R  the release with trailing zeros removed, then padded
-//	   with ".0" to at least two components               1.0.0, 1   → 1.0
+//	R  the release as the project writes it (normalised)  1.0.0      → 1.0.0
 //	P  "~a<n>", "~b<n>" or "~rc<n>" for a pre-release       1.0rc1     → 1.0~rc1
 //	   "~~" for a dev release of a final (no pre, no post)  1.0.dev3   → 1.0~~dev3
 //	O  "+post<n>" for a post-release                        1.0.post2  → 1.0+post2
@@ -34,8 +33,12 @@ import (
 // versions are compared part by part, and each part's first character
 // decides against whatever another version has at the same place:
 //
-//   - Releases: R is canonical, so equal PEP releases give equal strings.
-//     When one release is a proper prefix of the other, the longer one
+//   - Releases: R keeps the project's own release, so the package version
+//     reads like the project's ("1.0.0" stays "1.0.0"). The one pair the
+//     mapping cannot order is two releases that differ only by trailing
+//     zeros ("1.0" and "1.0.0"): equal to PEP 440, different to dpkg. A
+//     project that changes how many components it writes between releases
+//     must bump a component it keeps. Among all other pairs, when one release is a proper prefix of the other, the longer one
 //     continues with "." and a digit, while the shorter continues with "~",
 //     "+" or the end; all weigh less than ".", so the longer release wins,
 //     as in PEP 440. (Hence post-releases use "+", not ".": "1.0.post1" would
@@ -77,12 +80,6 @@ func DebVersion(v pep440.Version, release string) string {
 		b.WriteByte(':')
 	}
 	rel := v.Release()
-	for len(rel) > 1 && rel[len(rel)-1] == 0 {
-		rel = rel[:len(rel)-1]
-	}
-	for len(rel) < 2 {
-		rel = append(rel, 0)
-	}
 	for i, n := range rel {
 		if i > 0 {
 			b.WriteByte('.')
