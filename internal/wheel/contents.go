@@ -173,7 +173,7 @@ func (c *contents) checkRecord(rows []recordRow, byName map[string]*entry) error
 			return fmt.Errorf("%s/RECORD line %d: %s is listed twice", c.distInfo, r.Line, r.Path)
 		}
 		c.record[r.Path] = r
-		if c.isSignature(r.Path) || inPycache(r.Path) {
+		if c.isSignature(r.Path) || inPycache(r.Path) || strings.HasSuffix(r.Path, "/") {
 			continue
 		}
 		e := byName[r.Path]

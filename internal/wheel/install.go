@@ -263,6 +263,11 @@ func (in *installer) target(name string, dropped map[string]bool) (string, int, 
 	if !ok {
 		return "", 0, fmt.Errorf("%s is a file directly in %s; files there must be in a purelib, platlib, headers, scripts or data subdirectory", name, c.dataDir)
 	}
+	if key == "purelib" || key == "platlib" {
+		if top, _, _ := strings.Cut(sub, "/"); strings.HasSuffix(top, ".dist-info") {
+			return "", 0, fmt.Errorf("%s would install a second .dist-info directory; a wheel has exactly one", name)
+		}
+	}
 	switch key {
 	case "purelib":
 		return filepath.Join(s.Purelib, sub), kindFile, nil

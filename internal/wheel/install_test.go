@@ -60,7 +60,7 @@ func TestInstallPurelib(t *testing.T) {
 		"demo/data, with comma.txt":  "c\n",
 		"demo-1.0.dist-info/top.txt": "demo\n",
 	})
-	whl := makeWheel(t, wheels, "demo-1.0-py3-none-any.whl", files, withMode("demo/tool.sh", 0o755), withoutRecordRow("demo/__pycache__/x.pyc"))
+	whl := makeWheel(t, wheels, "demo-1.0-py3-none-any.whl", files, withMode("demo/tool.sh", 0o755), withoutRecordRow("demo/__pycache__/x.pyc"), withExtraRow("demo/,,"), withExtraRow("demo/__pycache__/gone.pyc,,"))
 	dest.Requested = true
 	got, err := Install(context.Background(), whl, dest)
 	if err != nil {

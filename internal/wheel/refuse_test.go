@@ -128,6 +128,7 @@ func TestInstallRefuses(t *testing.T) {
 		{name: "file directly in .data", files: with(map[string]string{"bad-1.0.data/x": "x"}), want: "is a file directly in bad-1.0.data"},
 		{name: "directory in .data/scripts", files: with(map[string]string{"bad-1.0.data/scripts/sub/x": "x"}), want: "is in a directory inside bad-1.0.data/scripts"},
 		{name: "empty directory in .data/scripts", files: with(map[string]string{"bad-1.0.data/scripts/sub/": ""}), want: "is a directory inside bad-1.0.data/scripts"},
+		{name: "dist-info smuggled through platlib", files: with(map[string]string{"bad-1.0.data/platlib/evil-1.0.dist-info/METADATA": "Name: evil\n"}), want: "would install a second .dist-info directory"},
 		{name: "other .data directory", files: with(map[string]string{"evil-1.0.data/scripts/x": "x"}), want: "unexpected data directory evil-1.0.data"},
 		{name: "entry point escaping bin", files: with(map[string]string{"bad-1.0.dist-info/entry_points.txt": "[console_scripts]\n../x = bad:main\n"}), want: `script name "../x" would be written outside the scripts directory`},
 		{name: "entry point dot dot", files: with(map[string]string{"bad-1.0.dist-info/entry_points.txt": "[gui_scripts]\n.. = bad:main\n"}), want: `script name ".." would be written outside`},
