@@ -395,6 +395,8 @@ func TestParseErrors(t *testing.T) {
 			[]string{"hash-checking mode is on (sub/h.txt:1 has --hash)", "b==2 (requirements.txt:2)"}},
 		{"constraint hashes disjoint", map[string]string{"requirements.txt": "-c c.txt\na==1 --hash=" + hashA + "\n", "c.txt": "a==1 --hash=" + hashB + "\n"},
 			[]string{"requirements.txt:2: a: none of its hashes appears in the constraint at c.txt:1"}},
+		{"percent in file name", map[string]string{"requirements.txt": "-r 50%d.txt\n", "50%d.txt": "a>=1\n"},
+			[]string{`50%d.txt:1: "a>=1" is not pinned`}},
 		{"several problems", map[string]string{"requirements.txt": "a>=1\nb==1.*\n--bogus\n"},
 			[]string{`requirements.txt:3: unknown option "--bogus"`}},
 	}

@@ -63,7 +63,7 @@ type reqLine struct {
 }
 
 func (r *reader) errorf(source, format string, args ...any) {
-	r.errs = append(r.errs, fmt.Errorf(source+": "+format, args...))
+	r.errs = append(r.errs, errors.New(source+": "+fmt.Sprintf(format, args...)))
 }
 
 // readFile reads one file. constraint is true for -c files and everything
