@@ -374,3 +374,16 @@ func cmpInt(a, b int) int {
 	}
 	return 0
 }
+
+// MarshalText implements encoding.TextMarshaler with the normalised form.
+func (v Version) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler with Parse.
+func (v *Version) UnmarshalText(b []byte) error {
+	p, err := Parse(string(b))
+	if err != nil {
+		return err
+	}
+	*v = p
+	return nil
+}

@@ -278,3 +278,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestText(t *testing.T) {
+	var v Version
+	if err := v.UnmarshalText([]byte("1.0RC1")); err != nil {
+		t.Fatalf("UnmarshalText(\"1.0RC1\") error: %v", err)
+	}
+	b, err := v.MarshalText()
+	if err != nil || string(b) != "1.0rc1" {
+		t.Errorf("MarshalText() = %q, %v, want \"1.0rc1\"", b, err)
+	}
+	if err := v.UnmarshalText([]byte("nope")); err == nil {
+		t.Errorf("UnmarshalText(\"nope\") succeeded")
+	}
+}
