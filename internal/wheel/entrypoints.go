@@ -10,13 +10,15 @@ import (
 
 // entryPoint is one line of entry_points.txt: name = module[:attr][ [extras]].
 type entryPoint struct {
-	Group, Name, Module, Attr string
-	Line                      int
+	Group, Name, Value string
+	Module, Attr       string // console_scripts and gui_scripts only
+	Line               int
 }
 
 // parseEntryPoints parses entry_points.txt ("Entry points specification"):
 // INI sections, case-sensitive names, "=" as the only delimiter, "#" and ";"
-// comments. Values must be importable object references.
+// comments. Values of console_scripts and gui_scripts must be object
+// references (module:attr), which are split into Module and Attr.
 func parseEntryPoints(data []byte) ([]entryPoint, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), maxHeaderLine)
@@ -48,9 +50,14 @@ func parseEntryPoints(data []byte) ([]entryPoint, error) {
 		if ep.Name == "" {
 			return nil, fmt.Errorf("entry_points.txt:%d: empty entry point name", n)
 		}
-		var err error
-		if ep.Module, ep.Attr, err = parseObjectRef(strings.TrimSpace(value)); err != nil {
-			return nil, fmt.Errorf("entry_points.txt:%d: %s: %w", n, ep.Name, err)
+		ep.Value = strings.TrimSpace(value)
+		if ep.Group == "console_scripts" || ep.Group == "gui_scripts" {
+			// Only script values become code; other groups belong to
+			// the programs that read them.
+			var err error
+			if ep.Module, ep.Attr, err = parseObjectRef(ep.Value); err != nil {
+				return nil, fmt.Errorf("entry_points.txt:%d: %s: %w", n, ep.Name, err)
+			}
 		}
 		eps = append(eps, ep)
 	}

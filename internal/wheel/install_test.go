@@ -464,9 +464,10 @@ func TestParseEntryPoints(t *testing.T) {
 		want     string // "group:name=module:attr;..." or "error: substring"
 	}{
 		{"basic", "[console_scripts]\nfoo = pkg.mod:obj.attr\n", "console_scripts:foo=pkg.mod:obj.attr"},
+		{"other groups are not code", "[pytest11]\nplug = some-plugin thing\n", "pytest11:plug=some-plugin thing"},
 		{"extras comments case", "# c\n; c\n[gui_scripts]\n Foo=pkg:main [x, y]\n", "gui_scripts:Foo=pkg:main"},
-		{"no attr", "[x]\nfoo = pkg\n", "x:foo=pkg:"},
-		{"colon in name", "[x]\na:b = pkg:f\n", "x:a:b=pkg:f"},
+		{"no attr", "[console_scripts]\nfoo = pkg\n", "console_scripts:foo=pkg"},
+		{"colon in name", "[gui_scripts]\na:b = pkg:f\n", "gui_scripts:a:b=pkg:f"},
 		{"before section", "foo = a:b\n", "error: before any [section]"},
 		{"no equals", "[x]\nfoo\n", "error: is not name = value"},
 		{"injection", "[console_scripts]\nfoo = os;import sys:x\n", "error: not a dotted Python name"},
@@ -481,7 +482,11 @@ func TestParseEntryPoints(t *testing.T) {
 			} else {
 				var parts []string
 				for _, ep := range eps {
-					parts = append(parts, ep.Group+":"+ep.Name+"="+ep.Module+":"+ep.Attr)
+					if ep.Attr != "" {
+						parts = append(parts, ep.Group+":"+ep.Name+"="+ep.Module+":"+ep.Attr)
+					} else {
+						parts = append(parts, ep.Group+":"+ep.Name+"="+ep.Value)
+					}
 				}
 				got = strings.Join(parts, ";")
 			}
