@@ -465,7 +465,10 @@ func (b *builder) packageIt(ctx context.Context) error {
 	if err := audit.Scan(b.root, forbidden); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	shl, err := audit.SharedLibraries(ctx, b.root, audit.ShlibOptions{})
+	if err := audit.CheckSymlinks(b.root, []string{b.prefix}); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	shl, err := audit.SharedLibraries(ctx, b.root, audit.ShlibOptions{Interpreter: b.py.RealPath})
 	if err != nil {
 		return fmt.Errorf("audit: shared libraries: %w", err)
 	}
@@ -478,6 +481,9 @@ func (b *builder) packageIt(ctx context.Context) error {
 	}
 	depends := []string{b.interpreterDepends(ctx)}
 	depends = append(depends, shl.Depends...)
+	if shl.HasELF {
+		depends = append(depends, "libc6") // as dpkg-shlibdeps always records for ELF objects
+	}
 	depends = append(depends, b.cfg.Tool.Depends...)
 	b.res.Depends = uniqueSorted(depends)
 	b.res.Arch = "all"
