@@ -402,9 +402,10 @@ func (in *installer) copyScript(w io.Writer, r io.Reader, orig hash.Hash) (strin
 	if err != nil && err != io.EOF {
 		return "", 0, err
 	}
+	rewrite := bytes.Equal(head, []byte("#!python")) // head is only valid until the next read
 	out := sha256.New()
 	mw := io.MultiWriter(w, out)
-	if bytes.Equal(head, []byte("#!python")) {
+	if rewrite {
 		for {
 			_, err := in.br.ReadSlice('\n')
 			if err == nil || err == io.EOF {
@@ -435,7 +436,7 @@ func (in *installer) copyScript(w io.Writer, r io.Reader, orig hash.Hash) (strin
 		}
 	}
 	size := n
-	if bytes.Equal(head, []byte("#!python")) {
+	if rewrite {
 		size += int64(len(shebang(in.dest.Python)))
 	}
 	return encodeDigest("sha256", out.Sum(nil)), size, nil

@@ -178,6 +178,10 @@ func TestInstallDataScriptsEntryPoints(t *testing.T) {
 		"Fancy_Pkg-2.0.data/data/share/fancy/deep/b.txt": "deep\n",
 	})
 	files["Fancy_Pkg-2.0.dist-info/METADATA"] = []byte("Metadata-Version: 2.1\nName: fancy.pkg\nVersion: 2.0\n")
+	// Larger than the script reader's buffer, in the body and in the first line.
+	bigBody := strings.Repeat("# padding line\n", 20000)
+	files["Fancy_Pkg-2.0.data/scripts/big"] = []byte("#!python\n" + bigBody)
+	files["Fancy_Pkg-2.0.data/scripts/longline"] = []byte("#!python " + strings.Repeat("x", 100000) + "\nprint()\n")
 	whl := makeWheel(t, wheels, "Fancy_Pkg-2.0-py3-none-any.whl", files)
 	got, err := Install(context.Background(), whl, dest)
 	if err != nil {
@@ -191,6 +195,8 @@ func TestInstallDataScriptsEntryPoints(t *testing.T) {
 		{bin + "fix-me", "#!" + prefix + "/bin/python\nprint('fixed')\n"},
 		{bin + "crlf", "#!" + prefix + "/bin/python\nprint(1)\r\n"},
 		{bin + "keep.sh", "#!/bin/sh\necho keep\n"},
+		{bin + "big", "#!" + prefix + "/bin/python\n" + bigBody},
+		{bin + "longline", "#!" + prefix + "/bin/python\nprint()\n"},
 		{bin + "not-shadowed-fancy", "x\n"},
 		{prefix + "/include/site/python3.11/Fancy-Pkg/fancy.h", "int fancy;\n"},
 		{prefix + "/share/fancy/a.txt", "data\n"},
