@@ -414,6 +414,7 @@ func (b *builder) install(ctx context.Context) error {
 	all := append(append([]string{}, b.wheels...), b.projWheel)
 	installed := make([]*wheel.Installed, len(all))
 	b.log.Infof("installing %d wheels into %s", len(all), b.prefix)
+	bar := b.log.Progress(len(all), "installing")
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.jobs)
 	for i, w := range all {
@@ -423,10 +424,13 @@ func (b *builder) install(ctx context.Context) error {
 				return fmt.Errorf("installing %s: %w", filepath.Base(w), err)
 			}
 			installed[i] = inst
+			bar.Add(1)
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
+	err := g.Wait()
+	bar.Done()
+	if err != nil {
 		return err
 	}
 	if b.opts.NoCompile {

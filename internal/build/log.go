@@ -3,7 +3,12 @@ package build
 import (
 	"fmt"
 	"io"
+	"os"
 	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
 )
 
 // Level is how much a Logger prints.
@@ -44,3 +49,39 @@ func (l *Logger) Infof(format string, args ...any) { l.printf(LevelInfo, "", for
 
 // Debugf prints a detail line.
 func (l *Logger) Debugf(format string, args ...any) { l.printf(LevelDebug, "  ", format, args...) }
+
+// Progress counts finished items of one long stage.
+type Progress interface {
+	Add(n int)
+	Done()
+}
+
+type noProgress struct{}
+
+func (noProgress) Add(int) {}
+func (noProgress) Done()   {}
+
+type barProgress struct{ bar *progressbar.ProgressBar }
+
+func (p barProgress) Add(n int) { _ = p.bar.Add(n) }
+func (p barProgress) Done()     { _ = p.bar.Finish() }
+
+// Progress returns a progress bar for total items when the logger writes
+// stage lines to a terminal, and a no-op otherwise (pipes, CI logs, -q).
+func (l *Logger) Progress(total int, desc string) Progress {
+	if l == nil || l.level < LevelInfo || l.level >= LevelDebug || total < 2 {
+		return noProgress{}
+	}
+	f, ok := l.w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return noProgress{}
+	}
+	return barProgress{progressbar.NewOptions(total,
+		progressbar.OptionSetWriter(f),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowCount(),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)}
+}
