@@ -6,6 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/venvpkg/venvpkg/internal/pep503"
 )
 
@@ -41,6 +44,7 @@ const maxMetaFile = 256 << 20
 func newContents(a *archive, fn Filename) (*contents, error) {
 	c := &contents{a: a, fn: fn}
 	seen := make(map[string]bool, len(a.entries))
+	folded := make(map[string]*entry, len(a.entries))
 	distInfos := map[string]bool{}
 	dataDirs := map[string]bool{}
 	for i := range a.entries {
@@ -52,6 +56,9 @@ func newContents(a *archive, fn Filename) (*contents, error) {
 			return nil, fmt.Errorf("entry %q appears twice; the archive is ambiguous", e.name)
 		}
 		seen[e.name] = true
+		if err := checkFoldedName(folded, e); err != nil {
+			return nil, err
+		}
 		switch e.mode & modeType {
 		case 0, modeRegular, modeDir:
 		case modeSymlink:
@@ -250,6 +257,37 @@ func checkEntryName(name string) error {
 		return fmt.Errorf("entry %q has an unsafe path (absolute, \"..\", \".\", empty component, drive letter, backslash or NUL); it could escape its target directory", name)
 	}
 	return nil
+}
+
+// checkFoldedName refuses a file whose name equals another's after Unicode
+// normalisation (NFC) and case folding while their content differs: on a
+// case-insensitive or normalising file system, or to a tool that compares
+// names that way, one would silently replace the other. Identical copies
+// are harmless and allowed.
+func checkFoldedName(folded map[string]*entry, e *entry) error {
+	if e.isDir() {
+		return nil
+	}
+	key := foldName(e.name)
+	other, ok := folded[key]
+	if !ok {
+		folded[key] = e
+		return nil
+	}
+	if other.crc != e.crc || other.usize != e.usize {
+		return fmt.Errorf("entries %q and %q differ only in case or Unicode normalisation but have different content; the archive is ambiguous", other.name, e.name)
+	}
+	return nil
+}
+
+// foldName is name in NFC with its case folded; ASCII names take a fast path.
+func foldName(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] >= 0x80 {
+			return norm.NFC.String(cases.Fold().String(norm.NFC.String(name)))
+		}
+	}
+	return strings.ToLower(name)
 }
 
 // inPycache reports names inside a __pycache__ directory; installers skip

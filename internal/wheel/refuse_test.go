@@ -103,6 +103,30 @@ func TestInstallRefuses(t *testing.T) {
 			copy(b[headerPos(t, b, sigCentral, "bad/ab.py")+46:], "bad/aa.py")
 			return b
 		}, want: "appears twice"},
+		{name: "names equal after case folding", files: with(map[string]string{"bad/Mod.py": "a = 1\n", "bad/mod.py": "a = 2\n"}), want: `entries "bad/Mod.py" and "bad/mod.py" differ only in case or Unicode normalisation but have different content`},
+		{name: "names equal after NFC", files: with(map[string]string{"bad/caf\u00e9.py": "a = 1\n", "bad/cafe\u0301.py": "a = 2\n"}), want: "differ only in case or Unicode normalisation"},
+		{name: "names equal after NFC and folding", files: with(map[string]string{"bad/\u00c9t\u00e9.py": "a = 1\n", "bad/e\u0301te\u0301.py": "a = 2\n"}), want: "differ only in case or Unicode normalisation"},
+		{name: "invalid UTF-8 name", files: with(map[string]string{"bad/\xff.py": "x"}), want: `entry name "bad/\xff.py" is not valid UTF-8`},
+		{name: "non-ASCII name without the UTF-8 flag", files: with(map[string]string{"bad/caf\u00e9.py": "x"}), patch: func(t *testing.T, b []byte) []byte {
+			p := headerPos(t, b, sigCentral, "bad/caf\u00e9.py")
+			binary.LittleEndian.PutUint16(b[p+8:], binary.LittleEndian.Uint16(b[p+8:])&^flagUTF8)
+			return b
+		}, want: "is not ASCII and the archive does not mark it as UTF-8"},
+		{name: "encrypted entry", files: ok(), patch: func(t *testing.T, b []byte) []byte {
+			b[headerPos(t, b, sigCentral, "bad/__init__.py")+8] |= flagEncrypted
+			return b
+		}, want: "bad/__init__.py: encrypted entries are not supported"},
+		{name: "unsupported compression method", files: ok(), patch: func(t *testing.T, b []byte) []byte {
+			binary.LittleEndian.PutUint16(b[headerPos(t, b, sigCentral, "bad/__init__.py")+10:], 12)
+			return b
+		}, want: "bad/__init__.py: compression method 12 is not supported"},
+		{name: "local size differs", files: ok(), patch: func(t *testing.T, b []byte) []byte {
+			d := descriptorPos(t, b, "bad/__init__.py")
+			binary.LittleEndian.PutUint32(b[d+12:], binary.LittleEndian.Uint32(b[d+12:])+1)
+			return b
+		}, want: "bad/__init__.py: local header and central directory disagree on CRC or sizes"},
+		{name: "no dist-info", files: map[string][]byte{"bad/__init__.py": []byte("x = 1\n")}, opts: []wheelOpt{func(o *wheelOpts) { o.noRecord = true }}, want: "exactly one top-level .dist-info directory, found 0"},
+		{name: "special file", files: with(map[string]string{"bad/fifo": ""}), opts: []wheelOpt{withMode("bad/fifo", os.ModeNamedPipe|0o644)}, want: `entry "bad/fifo" is a special file`},
 		{name: "file missing from RECORD", files: with(map[string]string{"bad/extra.py": "x"}), opts: []wheelOpt{withoutRecordRow("bad/extra.py")}, want: "bad/extra.py is not listed in bad-1.0.dist-info/RECORD"},
 		{name: "RECORD row for a missing file", files: ok(), opts: []wheelOpt{withExtraRow("bad/gone.py,sha256=AAAA,1")}, want: "lists bad/gone.py, which is not in the wheel"},
 		{name: "hash mismatch", files: ok(), opts: []wheelOpt{withTamper("bad/__init__.py", []byte("x = 2\n"))}, want: "bad/__init__.py does not match its hash in bad-1.0.dist-info/RECORD"},
@@ -206,6 +230,23 @@ func TestInstallRefuses(t *testing.T) {
 				t.Errorf("wheels directory holds %q, want only the wheel", files)
 			}
 		})
+	}
+}
+
+// TestInstallAcceptsIdenticalFoldedNames: names that differ only in case
+// are distinct files on Linux; with identical content neither can replace
+// the other with something else, so both install.
+func TestInstallAcceptsIdenticalFoldedNames(t *testing.T) {
+	wheels, root, dest := stage(t)
+	files := merge(demoFiles("same", "1.0", true), map[string]string{"same/README": "hi\n", "same/readme": "hi\n"})
+	whl := makeWheel(t, wheels, "same-1.0-py3-none-any.whl", files)
+	if _, err := Install(context.Background(), whl, dest); err != nil {
+		t.Fatalf("Install: %v", err)
+	}
+	for _, n := range []string{"README", "readme"} {
+		if _, err := os.Stat(filepath.Join(root, dest.Scheme.Purelib, "same", n)); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
