@@ -1,0 +1,234 @@
+package sign
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+)
+
+var created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func generate(t *testing.T, algo Algo, pass string) *KeyPair {
+	t.Helper()
+	kp, err := Generate("Acme Ops", "ops@acme.example", algo, []byte(pass), created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kp
+}
+
+// gpgv verifies sig over data with the armored public key pub using GnuPG's
+// gpgv, an independent OpenPGP implementation; data is nil for a
+// clear-signed sig.
+func gpgv(t *testing.T, pub, sig, data []byte) error {
+	t.Helper()
+	if _, err := exec.LookPath("gpgv"); err != nil {
+		t.Skip("gpgv is not installed (scripts/test-deps installs it)")
+	}
+	dir := t.TempDir()
+	keyring := filepath.Join(dir, "keyring.gpg")
+	dearmor := exec.Command("gpg", "--batch", "--homedir", dir, "--dearmor", "-o", keyring)
+	dearmor.Stdin = bytes.NewReader(pub)
+	if out, err := dearmor.CombinedOutput(); err != nil {
+		t.Fatalf("gpg --dearmor: %v: %s", err, out)
+	}
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	args := []string{"--keyring", keyring, write("sig", sig)}
+	if data != nil {
+		args = append(args, write("data", data))
+	}
+	out, err := exec.Command("gpgv", args...).CombinedOutput()
+	if err != nil {
+		return errors.New(string(out))
+	}
+	if !strings.Contains(string(out), "Good signature") {
+		t.Errorf("gpgv printed no good signature:\n%s", out)
+	}
+	return nil
+}
+
+func TestSignaturesVerifyWithGnuPG(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		algo Algo
+	}{
+		{name: "ed25519", algo: Ed25519},
+		{name: "rsa4096", algo: RSA4096},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.algo == RSA4096 && testing.Short() {
+				t.Skip("RSA-4096 generation is slow")
+			}
+			kp := generate(t, tc.algo, "")
+			s, err := NewSigner(kp.Private, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Fingerprint() != kp.Fingerprint {
+				t.Errorf("Fingerprint() = %s, want %s", s.Fingerprint(), kp.Fingerprint)
+			}
+			data := []byte("Origin: test\nSuite: stable\n- a line that starts with a dash\n")
+			var clear, detached, armored bytes.Buffer
+			if err := s.ClearSign(&clear, data); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DetachSign(&detached, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ArmoredDetachSign(&armored, bytes.NewReader(data)); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(clear.String(), "Hash: SHA256") && !strings.Contains(clear.String(), "Hash: SHA512") {
+				t.Errorf("clear-signed text names no SHA-2 hash:\n%s", clear.String())
+			}
+			if b, _ := clearsign.Decode(clear.Bytes()); b == nil || !bytes.Equal(b.Plaintext, bytes.TrimSuffix(data, []byte("\n"))) && !bytes.Equal(b.Plaintext, data) {
+				t.Errorf("clear-signed text does not decode to the input:\n%s", clear.String())
+			}
+			for name, sig := range map[string][]byte{"clear": clear.Bytes(), "detached": detached.Bytes(), "armored": armored.Bytes()} {
+				var in []byte
+				if name != "clear" {
+					in = data
+				}
+				if err := gpgv(t, kp.Public, sig, in); err != nil {
+					t.Errorf("gpgv rejects the %s signature: %v", name, err)
+				}
+			}
+			// A changed message is refused.
+			if err := gpgv(t, kp.Public, detached.Bytes(), append([]byte("x"), data...)); err == nil {
+				t.Error("gpgv accepts the detached signature of changed data")
+			}
+			// Another key is refused.
+			other := generate(t, Ed25519, "")
+			if err := gpgv(t, other.Public, detached.Bytes(), data); err == nil {
+				t.Error("gpgv accepts the signature with another key")
+			}
+		})
+	}
+}
+
+func TestSignaturesAreReproducible(t *testing.T) {
+	kp := generate(t, Ed25519, "")
+	sign := func() []byte {
+		s, err := NewSigner(kp.Private, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Now = func() time.Time { return created }
+		var b bytes.Buffer
+		if err := s.ClearSign(&b, []byte("hello\n")); err != nil {
+			t.Fatal(err)
+		}
+		return b.Bytes()
+	}
+	if a, b := sign(), sign(); !bytes.Equal(a, b) {
+		t.Errorf("two clear signatures at the same time differ:\n%s\n%s", a, b)
+	}
+}
+
+func TestPassphrase(t *testing.T) {
+	kp := generate(t, Ed25519, "s3cret")
+	for _, tc := range []struct {
+		name    string
+		pass    func() ([]byte, error)
+		wantErr error
+	}{
+		{name: "right", pass: func() ([]byte, error) { return []byte("s3cret"), nil }},
+		{name: "wrong", pass: func() ([]byte, error) { return []byte("nope"), nil }, wantErr: ErrPassphrase},
+		{name: "missing", pass: nil, wantErr: ErrPassphrase},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewSigner(kp.Private, tc.pass)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("NewSigner: %v, want %v", err, tc.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			var sig bytes.Buffer
+			if err := s.DetachSign(&sig, strings.NewReader("data")); err != nil {
+				t.Fatal(err)
+			}
+			keys, err := openpgp.ReadArmoredKeyRing(bytes.NewReader(kp.Public))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := openpgp.CheckDetachedSignature(keys, strings.NewReader("data"), &sig, nil); err != nil {
+				t.Errorf("signature does not verify: %v", err)
+			}
+		})
+	}
+}
+
+func TestNewSignerErrors(t *testing.T) {
+	kp := generate(t, Ed25519, "")
+	for _, tc := range []struct {
+		name, key, want string
+	}{
+		{name: "public key", key: string(kp.Public), want: "it is a public key"},
+		{name: "garbage", key: "not a key", want: "reading the OpenPGP key"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := NewSigner([]byte(tc.key), nil)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("NewSigner(%s) = %v, want an error containing %q", tc.name, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, user, email string
+		algo              Algo
+		want              string
+	}{
+		{name: "no name", user: " ", email: "a@b", algo: Ed25519, want: "name is empty"},
+		{name: "bad email", user: "A", email: "nobody", algo: Ed25519, want: "not an e-mail address"},
+		{name: "brackets", user: "A <b>", email: "a@b", algo: Ed25519, want: "may not contain"},
+		{name: "algo", user: "A", email: "a@b", algo: "dsa", want: `unknown algorithm "dsa"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Generate(tc.user, tc.email, tc.algo, nil, created)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Generate = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	kp := generate(t, Ed25519, "")
+	file := filepath.Join(t.TempDir(), "private.asc")
+	if err := os.WriteFile(file, kp.Private, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvKey, "")
+	if _, err := Load("", nil); !errors.Is(err, ErrNoKey) {
+		t.Errorf("Load without a key = %v, want ErrNoKey", err)
+	}
+	if s, err := Load(file, nil); err != nil || s.Fingerprint() != kp.Fingerprint {
+		t.Errorf("Load(file) = %v, %v", s, err)
+	}
+	t.Setenv(EnvKey, string(kp.Private))
+	if s, err := Load("", nil); err != nil || s.Fingerprint() != kp.Fingerprint {
+		t.Errorf("Load from $%s = %v, %v", EnvKey, s, err)
+	}
+	t.Setenv(EnvPassphrase, "from-env")
+	if p, err := Passphrase(nil, nil)(); err != nil || string(p) != "from-env" {
+		t.Errorf("Passphrase() = %q, %v; want the environment's", p, err)
+	}
+}
