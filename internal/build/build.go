@@ -242,7 +242,7 @@ func (b *builder) readLock(ctx context.Context) error {
 	if path == "" {
 		b.lock = &lock.Lock{}
 	} else {
-		l, err := lock.ParseRequirementsFile(path, env)
+		l, err := lock.ParseRequirementsFileWith(path, env, lock.Options{ProjectDir: b.projDir})
 		if err != nil {
 			return err
 		}
@@ -421,7 +421,7 @@ func (b *builder) install(ctx context.Context) error {
 		g.Go(func() error {
 			inst, err := wheel.Install(gctx, w, dest)
 			if err != nil {
-				return fmt.Errorf("installing %s: %w", filepath.Base(w), err)
+				return err // names the wheel already
 			}
 			installed[i] = inst
 			bar.Add(1)

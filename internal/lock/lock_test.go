@@ -515,3 +515,68 @@ func FuzzParseRequirements(f *testing.F) {
 		}
 	})
 }
+
+// TestProjectLineSkipped: uv export writes "-e ." for the project itself;
+// with the project's directory known, that line (in any spelling that
+// names the directory) is skipped, while other paths are still refused.
+func TestProjectLineSkipped(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // error substring; "" means the lock parses to a==1
+	}{
+		{name: "editable dot", files: map[string]string{"proj/requirements.txt": "-e .\na==1\n"}},
+		{name: "editable long form", files: map[string]string{"proj/requirements.txt": "--editable=./\na==1\n"}},
+		{name: "editable with extras", files: map[string]string{"proj/requirements.txt": "-e .[dev]\na==1\n"}},
+		{name: "editable egg fragment", files: map[string]string{"proj/requirements.txt": "-e .#egg=app\na==1\n"}},
+		{name: "non-editable dot", files: map[string]string{"proj/requirements.txt": ".\na==1\n"}},
+		{name: "file URL", files: map[string]string{"proj/requirements.txt": "-e file://$PROJ\na==1\n"}},
+		{name: "from an included file", files: map[string]string{"proj/requirements.txt": "-r locks/base.txt\n", "proj/locks/base.txt": "-e ..\na==1\n"}},
+		{name: "other directory", files: map[string]string{"proj/requirements.txt": "-e ./sub\na==1\n"},
+			want: `requirements.txt:1: editable requirement "-e ./sub" is not supported`},
+		{name: "parent directory", files: map[string]string{"proj/requirements.txt": "-e ..\na==1\n"},
+			want: `requirements.txt:1: editable requirement "-e .." is not supported`},
+		{name: "non-editable other path", files: map[string]string{"proj/requirements.txt": "./vendor/x\na==1\n"},
+			want: `requirements.txt:1: "./vendor/x" is a path or URL, which is not supported`},
+		{name: "VCS editable", files: map[string]string{"proj/requirements.txt": "-e git+https://example.org/app.git#egg=app\na==1\n"},
+			want: `editable requirement "-e git+https://example.org/app.git#egg=app" is not supported`},
+		{name: "remote file URL", files: map[string]string{"proj/requirements.txt": "-e file://host/proj\na==1\n"},
+			want: "is not supported"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			writeFiles(t, nil)
+			dir, err := os.Getwd()
+			if err != nil {
+				t.Fatal(err)
+			}
+			proj := filepath.Join(dir, "proj")
+			for name, content := range tt.files {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(strings.ReplaceAll(content, "$PROJ", proj)), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l, err := ParseRequirementsFileWith("proj/requirements.txt", linux311, Options{ProjectDir: proj})
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("ParseRequirementsFileWith = %v, want an error containing %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(l.Requirements) != 1 || l.Requirements[0].Name != "a" {
+				t.Errorf("requirements = %+v, want only a==1", l.Requirements)
+			}
+			// Without the project directory the same line is refused.
+			if _, err := ParseRequirementsFile("proj/requirements.txt", linux311); err == nil {
+				t.Error("ParseRequirementsFile without Options accepted the project line")
+			}
+		})
+	}
+}

@@ -23,7 +23,24 @@ const maxErrors = 50
 // requirements. Every problem found is reported, each naming its
 // "file:line", joined into one error.
 func ParseRequirementsFile(path string, env pep508.Environment) (*Lock, error) {
+	return ParseRequirementsFileWith(path, env, Options{})
+}
+
+// Options adjusts ParseRequirementsFileWith.
+type Options struct {
+	// ProjectDir is the directory of the project being built. A line that
+	// names it as a local path, editable ("-e .", which uv export writes
+	// for the project by default) or not ("."), is skipped: venvpkg builds
+	// the project from its source tree. Other paths are still refused.
+	ProjectDir string
+}
+
+// ParseRequirementsFileWith is ParseRequirementsFile with options.
+func ParseRequirementsFileWith(path string, env pep508.Environment, opts Options) (*Lock, error) {
 	r := &reader{env: env, lock: &Lock{Path: path}}
+	if opts.ProjectDir != "" {
+		r.project = canonicalDir(opts.ProjectDir)
+	}
 	if err := r.readFile(path, false, ""); err != nil {
 		return nil, err
 	}
@@ -42,8 +59,9 @@ func ParseRequirementsFile(path string, env pep508.Environment) (*Lock, error) {
 
 // reader collects the lines of a requirements file and its includes.
 type reader struct {
-	env  pep508.Environment
-	lock *Lock
+	env     pep508.Environment
+	lock    *Lock
+	project string // canonical project directory, "" if unknown
 
 	stack   []string // absolute paths of the files being read, outermost first
 	display []string // the same paths as shown in messages
@@ -369,6 +387,9 @@ func (r *reader) line(path string, ln logicalLine, constraint bool) {
 	}
 	req, err := pep508.ParseRequirement(reqText)
 	if err != nil {
+		if len(hashes) == 0 && r.isProject(filepath.Dir(path), reqText) {
+			return
+		}
 		if looksLikePathOrURL(reqText) {
 			hint := ""
 			if !strings.Contains(reqText, ":") {
@@ -422,6 +443,9 @@ func (r *reader) options(path, source string, opts []option, constraint bool) {
 				r.errs = append(r.errs, err)
 			}
 		case optEditable:
+			if r.isProject(dir, o.value) {
+				continue
+			}
 			r.errorf(source, "editable requirement \"%s %s\" is not supported: venvpkg installs pinned wheels and builds the project itself from its source tree; export without it (uv export --no-emit-project) or remove the line", o.name, o.value)
 		case optIndexURL:
 			r.lock.IndexURLs = append(r.lock.IndexURLs, o.value)
@@ -445,6 +469,45 @@ func (r *reader) options(path, source string, opts []option, constraint bool) {
 			r.errorf(source, "--hash %s must follow a requirement on the same line (continue the line with \\)", o.value)
 		}
 	}
+}
+
+// isProject reports whether value, a local path or file: URL written in a
+// file in dir, names the project being built. Extras ("[dev]") and an
+// "#egg=" fragment are ignored.
+func (r *reader) isProject(dir, value string) bool {
+	if r.project == "" {
+		return false
+	}
+	v, _, _ := strings.Cut(value, "#")
+	if i := strings.IndexByte(v, '['); i >= 0 && strings.HasSuffix(v, "]") {
+		v = v[:i]
+	}
+	if rest, ok := strings.CutPrefix(v, "file://"); ok {
+		if !strings.HasPrefix(rest, "/") {
+			return false // file://host/path
+		}
+		v = rest
+	} else if rest, ok := strings.CutPrefix(v, "file:"); ok {
+		v = rest
+	}
+	if v == "" || strings.Contains(v, "://") {
+		return false
+	}
+	if !filepath.IsAbs(v) {
+		v = filepath.Join(dir, v)
+	}
+	return canonicalDir(v) == r.project
+}
+
+// canonicalDir is dir made absolute with symlinks resolved where possible.
+func canonicalDir(dir string) string {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real
+	}
+	return filepath.Clean(dir)
 }
 
 // findLinksPath makes a local find-links path absolute, relative to the
