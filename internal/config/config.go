@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -156,6 +157,21 @@ type Tool struct {
 	Maintainer  string   `toml:"maintainer"`
 	Depends     []string `toml:"depends"`
 	Compression string   `toml:"compression"`
+	// IndexURL, ExtraIndexURLs and FindLinks are the package sources
+	// (--index-url, --extra-index-url, --find-links); find-links
+	// directories are relative to the project.
+	IndexURL       string   `toml:"index-url"`
+	ExtraIndexURLs []string `toml:"extra-index-urls"`
+	FindLinks      []string `toml:"find-links"`
+	// RPMRequires are extra RPM Requires entries ("libpq >= 13"); depends
+	// is written in Debian's syntax and applies to .deb files only.
+	RPMRequires []string `toml:"rpm-requires"`
+	// ServicesRaw is [tool.venvpkg.services]; Config.Services holds the
+	// validated services.
+	ServicesRaw map[string]Service `toml:"services"`
+	// ConfigRaw is [tool.venvpkg.config]; Config.ConfigFiles holds the
+	// validated entries.
+	ConfigRaw map[string]ConfigFile `toml:"config"`
 }
 
 // Config is a project's packaging configuration.
@@ -166,6 +182,14 @@ type Config struct {
 	Tool    Tool
 	// HasBuildSystem reports whether [build-system] is present.
 	HasBuildSystem bool
+	// Services are the [tool.venvpkg.services] tables, sorted by name,
+	// with defaults filled in.
+	Services []Service
+	// ConfigFiles are the [tool.venvpkg.config] entries, sorted by path.
+	ConfigFiles []ConfigFile
+	// Warnings are problems that do not stop a build (a configuration
+	// file that looks like a secret).
+	Warnings []string
 }
 
 type document struct {
@@ -204,11 +228,18 @@ func Parse(file string, data []byte) (*Config, error) {
 			key := e.Key()
 			if len(key) >= 3 && key[0] == "tool" && key[1] == "venvpkg" {
 				row, _ := e.Position()
-				unknown = append(unknown, fmt.Sprintf("%s:%d: unknown key %q in [tool.venvpkg]", file, row, strings.Join(key[2:], ".")))
+				table, known := "[tool.venvpkg]", knownToolKeys()
+				switch {
+				case len(key) == 5 && key[2] == "services":
+					table, known = "[tool.venvpkg.services."+key[3]+"]", serviceKeys()
+				case len(key) == 5 && key[2] == "config":
+					table, known = fmt.Sprintf("[tool.venvpkg.config] %q", key[3]), configFileKeys()
+				}
+				unknown = append(unknown, fmt.Sprintf("%s:%d: unknown key %q in %s (known keys: %s)", file, row, key[len(key)-1], table, strings.Join(known, ", ")))
 			}
 		}
 		if len(unknown) > 0 {
-			return nil, fmt.Errorf("%s (known keys: %s)", strings.Join(unknown, "; "), strings.Join(knownToolKeys(), ", "))
+			return nil, errors.New(strings.Join(unknown, "; "))
 		}
 		// Unknown keys outside [tool.venvpkg] belong to other tools: decode leniently.
 		doc = document{}
@@ -254,7 +285,7 @@ func decodeError(file string, err error) error {
 }
 
 func knownToolKeys() []string {
-	return []string{"compression", "depends", "lock", "maintainer", "name", "prefix", "python", "release"}
+	return []string{"compression", "config", "depends", "extra-index-urls", "find-links", "index-url", "lock", "maintainer", "name", "prefix", "python", "release", "rpm-requires", "services"}
 }
 
 func (c *Config) validate() error {
@@ -285,7 +316,18 @@ func (c *Config) validate() error {
 			return fmt.Errorf("%s: [tool.venvpkg] release: %w", c.File, err)
 		}
 	}
-	return nil
+	if err := c.validateSources(); err != nil {
+		return err
+	}
+	for _, r := range c.Tool.RPMRequires {
+		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, ",\r\n") {
+			return fmt.Errorf("%s: [tool.venvpkg] rpm-requires: %q must be one requirement such as \"libpq >= 13\"", c.File, r)
+		}
+	}
+	if err := c.validateServices(); err != nil {
+		return err
+	}
+	return c.validateConfigFiles()
 }
 
 func validCompression(s string) bool {
@@ -380,4 +422,53 @@ func ValidRelease(r string) error {
 		}
 	}
 	return nil
+}
+
+// validateSources checks index-url, extra-index-urls and find-links: index
+// URLs are absolute http(s) URLs; find-links entries are directories or
+// http(s)/file URLs.
+func (c *Config) validateSources() error {
+	check := func(key, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s: [tool.venvpkg] %s: %q is not an http(s) URL such as \"https://pypi.org/simple/\"", c.File, key, redactURL(v))
+		}
+		return nil
+	}
+	if c.Tool.IndexURL != "" {
+		if err := check("index-url", c.Tool.IndexURL); err != nil {
+			return err
+		}
+	}
+	for _, v := range c.Tool.ExtraIndexURLs {
+		if err := check("extra-index-urls", v); err != nil {
+			return err
+		}
+	}
+	for _, v := range c.Tool.FindLinks {
+		switch {
+		case strings.TrimSpace(v) == "":
+			return fmt.Errorf("%s: [tool.venvpkg] find-links: an entry is empty; give a directory or an http(s) URL", c.File)
+		case strings.HasPrefix(v, "http://"), strings.HasPrefix(v, "https://"):
+			if err := check("find-links", v); err != nil {
+				return err
+			}
+		case strings.Contains(v, "://") && !strings.HasPrefix(v, "file://"):
+			return fmt.Errorf("%s: [tool.venvpkg] find-links: %q: use a directory, a file:// or an http(s):// URL", c.File, redactURL(v))
+		}
+	}
+	return nil
+}
+
+// redactURL hides the userinfo of a URL in messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		if i := strings.Index(s, "@"); i >= 0 && strings.Contains(s[:i], "://") {
+			return s[:strings.Index(s, "://")+3] + "***" + s[i:]
+		}
+		return s
+	}
+	u.User = nil
+	return strings.Replace(u.String(), "://", "://***@", 1)
 }

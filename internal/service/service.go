@@ -1,0 +1,489 @@
+// Package service generates what a package needs to run its programs as
+// supervised daemons and to keep the operator's configuration: systemd
+// service and socket units (systemd.service(5), systemd.socket(5),
+// systemd.exec(5)), a sysusers.d(5) file for the system users, opt-in
+// supervisord program files, an example nginx site for services that
+// listen, and the package scripts — Debian maintainer scripts
+// (deb-postinst(5) and friends, with the enable/restart/stop behaviour of
+// debhelper's deb-systemd-helper and deb-systemd-invoke) and RPM scriptlets
+// with the semantics of systemd's %systemd_post, %systemd_preun and
+// %systemd_postun_with_restart macros.
+//
+// Everything is plain text built from a Spec; Generate returns the files
+// to add to the payload and the four scripts. The same Spec gives the same
+// bytes, so packages stay reproducible.
+package service
+
+import (
+	"fmt"
+	"os"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/venvpkg/venvpkg/internal/config"
+)
+
+// Format is the package format the output is for; paths and scripts
+// differ between them.
+type Format string
+
+// The formats Generate knows.
+const (
+	Deb Format = "deb"
+	RPM Format = "rpm"
+)
+
+// Spec describes the package whose services are generated.
+type Spec struct {
+	Package  string // package name
+	Prefix   string // final path of the virtualenv
+	Summary  string // one line, used in unit descriptions
+	Homepage string // Documentation= of the units, may be empty
+	Services []config.Service
+}
+
+// File is one generated file of the payload.
+type File struct {
+	Path         string // final absolute path
+	Data         []byte
+	Mode         os.FileMode
+	Owner, Group string
+	// Config marks a configuration file: a conffile in a .deb,
+	// %config(noreplace) in an .rpm.
+	Config bool
+}
+
+// Scripts are the package scripts: preinst, postinst, prerm and postrm of
+// a .deb, or %pre, %post, %preun and %postun of an .rpm. An empty string
+// means no script.
+type Scripts struct {
+	PreInstall, PostInstall, PreRemove, PostRemove string
+}
+
+// Output is what Generate produces.
+type Output struct {
+	Files   []File // sorted by path
+	Scripts Scripts
+}
+
+// unit is one service with its derived names and paths.
+type unit struct {
+	svc     config.Service
+	name    string   // unit name without suffix: "myapp" or "myapp-web"
+	argv    []string // command with argv[0] resolved
+	hasSock bool
+}
+
+// UnitName returns the systemd unit name (without ".service") of the
+// service called svc in package pkg when the package has n services:
+// the package name for a lone service named like the package, else
+// "<pkg>-<svc>".
+func UnitName(pkg, svc string, n int) string {
+	if n == 1 && svc == pkg {
+		return pkg
+	}
+	return pkg + "-" + svc
+}
+
+// Command returns the service's command line as words, its first word
+// resolved in prefix/bin unless it names a path.
+func Command(prefix string, s config.Service) ([]string, error) {
+	argv, err := config.SplitCommand(s.Command)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.Contains(argv[0], "/") {
+		argv[0] = path.Join(prefix, "bin", argv[0])
+	} else if !path.IsAbs(argv[0]) {
+		return nil, fmt.Errorf("command %q: the program %q is a relative path; name a program of the virtualenv's bin/ directory or an absolute path", s.Command, argv[0])
+	}
+	return argv, nil
+}
+
+func (s *Spec) units() ([]unit, error) {
+	us := make([]unit, 0, len(s.Services))
+	for _, svc := range s.Services {
+		argv, err := Command(s.Prefix, svc)
+		if err != nil {
+			return nil, fmt.Errorf("service %s: %w", svc.Name, err)
+		}
+		us = append(us, unit{svc: svc, name: UnitName(s.Package, svc.Name, len(s.Services)), argv: argv, hasSock: svc.Listen != ""})
+	}
+	return us, nil
+}
+
+// unitDir is where the format keeps packaged units.
+func unitDir(f Format) string {
+	if f == RPM {
+		return "/usr/lib/systemd/system"
+	}
+	return "/lib/systemd/system"
+}
+
+// EnvironmentFile is the optional environment file of the package's
+// services: /etc/default/<pkg> on Debian, /etc/sysconfig/<pkg> on RPM
+// systems.
+func EnvironmentFile(f Format, pkg string) string {
+	if f == RPM {
+		return "/etc/sysconfig/" + pkg
+	}
+	return "/etc/default/" + pkg
+}
+
+// StateDir, LogsDir and RuntimeDir are the directories systemd creates for
+// the services (StateDirectory=, LogsDirectory=, RuntimeDirectory=); the
+// scripts create the first two on hosts without systemd and remove them
+// on purge.
+func StateDir(pkg string) string   { return "/var/lib/" + pkg }
+func LogsDir(pkg string) string    { return "/var/log/" + pkg }
+func RuntimeDir(pkg string) string { return "/run/" + pkg }
+
+// supervisorPath is where the supervisor packages of each family read
+// program files from.
+func supervisorPath(f Format, unitName string) string {
+	if f == RPM {
+		return "/etc/supervisord.d/" + unitName + ".ini"
+	}
+	return "/etc/supervisor/conf.d/" + unitName + ".conf"
+}
+
+// Generate writes the units, sockets, sysusers file, supervisord programs,
+// nginx example and scripts of spec for format f. A package without
+// services still gets scripts: they remove bytecode written at run time
+// so that removing the package leaves nothing under the prefix.
+func Generate(spec Spec, f Format) (*Output, error) {
+	if f != Deb && f != RPM {
+		return nil, fmt.Errorf("package format %q has no service support; use deb or rpm", f)
+	}
+	us, err := spec.units()
+	if err != nil {
+		return nil, err
+	}
+	out := &Output{}
+	add := func(p string, data string, mode os.FileMode, config bool) {
+		out.Files = append(out.Files, File{Path: p, Data: []byte(data), Mode: mode, Owner: "root", Group: "root", Config: config})
+	}
+	for _, u := range us {
+		add(path.Join(unitDir(f), u.name+".service"), serviceUnit(&spec, f, u, len(us)), 0o644, false)
+		if u.hasSock {
+			add(path.Join(unitDir(f), u.name+".socket"), socketUnit(&spec, u), 0o644, false)
+		}
+		if u.svc.Supervisor {
+			add(supervisorPath(f, u.name), supervisorProgram(&spec, f, u), 0o644, true)
+		}
+	}
+	if len(us) > 0 {
+		add("/usr/lib/sysusers.d/"+spec.Package+".conf", sysusers(&spec), 0o644, false)
+	}
+	if nginx := nginxSite(&spec, us); nginx != "" {
+		add("/usr/share/doc/"+spec.Package+"/examples/nginx.conf", nginx, 0o644, false)
+	}
+	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].Path < out.Files[j].Path })
+	if f == Deb {
+		out.Scripts = debScripts(&spec, us)
+	} else {
+		out.Scripts = rpmScripts(&spec, us)
+	}
+	return out, nil
+}
+
+// users lists the distinct users and groups of the services, sorted.
+func users(spec *Spec) (us []config.Service) {
+	seen := map[string]bool{}
+	for _, s := range spec.Services {
+		if seen[s.User] {
+			continue
+		}
+		seen[s.User] = true
+		us = append(us, s)
+	}
+	sort.Slice(us, func(i, j int) bool { return us[i].User < us[j].User })
+	return us
+}
+
+// groups lists the groups that are not also a user's own group.
+func groups(spec *Spec) []string {
+	own := map[string]bool{}
+	for _, s := range users(spec) {
+		if s.Group == s.User {
+			own[s.User] = true
+		}
+	}
+	seen := map[string]bool{}
+	var gs []string
+	for _, s := range spec.Services {
+		if !own[s.Group] && !seen[s.Group] {
+			seen[s.Group] = true
+			gs = append(gs, s.Group)
+		}
+	}
+	sort.Strings(gs)
+	return gs
+}
+
+// sysusers writes sysusers.d(5) lines: extra groups first, then each user
+// with its primary group, home in the state directory, no login shell.
+func sysusers(spec *Spec) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# System users of %s's services (sysusers.d(5)), written by venvpkg.\n", spec.Package)
+	for _, g := range groups(spec) {
+		fmt.Fprintf(&b, "g %s -\n", g)
+	}
+	for _, s := range users(spec) {
+		id := "-"
+		if s.Group != s.User {
+			id = "-:" + s.Group
+		}
+		fmt.Fprintf(&b, "u %s %s %q %s /usr/sbin/nologin\n", s.User, id, gecos(spec, s), StateDir(spec.Package))
+	}
+	return b.String()
+}
+
+func gecos(spec *Spec, _ config.Service) string {
+	return spec.Package + " service user"
+}
+
+// systemdWord quotes one word of a command line for ExecStart=: "%" is
+// doubled (specifiers), words with blanks, quotes or backslashes are
+// double-quoted with C escapes. "$" is left alone so that $VAR from the
+// environment file expands, as systemd documents.
+func systemdWord(w string) string {
+	w = strings.ReplaceAll(w, "%", "%%")
+	if w != "" && !strings.ContainsAny(w, " \t\"'\\;") {
+		return w
+	}
+	r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+	return `"` + r.Replace(w) + `"`
+}
+
+// shellWord quotes one word for a POSIX shell.
+func shellWord(w string) string {
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@,+") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+}
+
+func joinWords(ws []string, quote func(string) string) string {
+	q := make([]string, len(ws))
+	for i, w := range ws {
+		q[i] = quote(w)
+	}
+	return strings.Join(q, " ")
+}
+
+// serviceDefaults are the hardened [Service] directives every unit starts
+// from; [tool.venvpkg.services.X.systemd] overrides them by key.
+func serviceDefaults(spec *Spec, f Format, u unit, n int) []config.Directive {
+	d := func(k, v string) config.Directive { return config.Directive{Key: k, Value: v} }
+	ds := []config.Directive{
+		d("Type", "simple"),
+		d("User", u.svc.User),
+		d("Group", u.svc.Group),
+	}
+	if u.svc.EnvironmentFile {
+		ds = append(ds, d("EnvironmentFile", "-"+EnvironmentFile(f, spec.Package)))
+	}
+	ds = append(ds,
+		d("WorkingDirectory", StateDir(spec.Package)),
+		d("ExecStart", joinWords(u.argv, systemdWord)),
+		d("KillMode", "mixed"),
+		d("TimeoutStopSec", "30"),
+		d("Restart", u.svc.Restart),
+		d("RestartSec", "3"),
+		d("StateDirectory", spec.Package),
+		d("LogsDirectory", spec.Package),
+		d("RuntimeDirectory", spec.Package),
+	)
+	// Several services share the runtime directory, and a socket in it
+	// must outlive restarts of its service: keep it until shutdown.
+	if n > 1 || strings.HasPrefix(u.svc.Listen, RuntimeDir(spec.Package)+"/") {
+		ds = append(ds, d("RuntimeDirectoryPreserve", "yes"))
+	}
+	ds = append(ds,
+		d("NoNewPrivileges", "true"),
+		d("ProtectSystem", "strict"),
+		d("ProtectHome", "true"),
+		d("PrivateTmp", "true"),
+		d("PrivateDevices", "true"),
+		d("ProtectKernelTunables", "true"),
+		d("ProtectKernelModules", "true"),
+		d("ProtectControlGroups", "true"),
+		d("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"),
+		d("SystemCallArchitectures", "native"),
+	)
+	return ds
+}
+
+// override applies the user's directives: a key the defaults have is
+// replaced in place (all its values), others are appended in key order;
+// an empty value removes the key.
+func override(defaults, user []config.Directive) []config.Directive {
+	byKey := map[string][]config.Directive{}
+	for _, d := range user {
+		byKey[d.Key] = append(byKey[d.Key], d)
+	}
+	var out []config.Directive
+	done := map[string]bool{}
+	for _, d := range defaults {
+		us, ok := byKey[d.Key]
+		if !ok {
+			out = append(out, d)
+			continue
+		}
+		if !done[d.Key] {
+			done[d.Key] = true
+			for _, u := range us {
+				if u.Value != "" {
+					out = append(out, u)
+				}
+			}
+		}
+	}
+	for _, d := range user {
+		if !done[d.Key] && d.Value != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func description(spec *Spec, u unit) string {
+	if u.svc.Description != "" {
+		return u.svc.Description
+	}
+	s := strings.TrimSpace(spec.Summary)
+	if s == "" {
+		s = spec.Package
+	}
+	if u.name == spec.Package {
+		return s
+	}
+	return s + " (" + u.svc.Name + ")"
+}
+
+func serviceUnit(spec *Spec, f Format, u unit, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s.service: written by venvpkg for the package %s.\n", u.name, spec.Package)
+	fmt.Fprintf(&b, "# Change it with a drop-in (systemctl edit %s), not here: upgrades replace this file.\n", u.name)
+	b.WriteString("[Unit]\n")
+	fmt.Fprintf(&b, "Description=%s\n", strings.ReplaceAll(description(spec, u), "%", "%%"))
+	if spec.Homepage != "" {
+		fmt.Fprintf(&b, "Documentation=%s\n", strings.ReplaceAll(spec.Homepage, "%", "%%"))
+	}
+	b.WriteString("After=network.target\n")
+	if u.hasSock {
+		fmt.Fprintf(&b, "Requires=%s.socket\nAfter=%s.socket\n", u.name, u.name)
+	}
+	b.WriteString("\n[Service]\n")
+	for _, d := range override(serviceDefaults(spec, f, u, n), u.svc.Systemd) {
+		fmt.Fprintf(&b, "%s=%s\n", d.Key, d.Value)
+	}
+	b.WriteString("\n[Install]\nWantedBy=multi-user.target\n")
+	return b.String()
+}
+
+// listenStream renders listen for ListenStream=: a path as is, host:port
+// as systemd writes it (":8000" becomes "8000", every address).
+func listenStream(l string) string {
+	if strings.HasPrefix(l, ":") {
+		return l[1:]
+	}
+	return l
+}
+
+func socketUnit(spec *Spec, u unit) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s.socket: written by venvpkg for the package %s; it starts %s.service on the\n", u.name, spec.Package, u.name)
+	b.WriteString("# first connection and hands it the listening socket (sd_listen_fds(3)).\n")
+	b.WriteString("[Unit]\n")
+	fmt.Fprintf(&b, "Description=%s socket\n", strings.ReplaceAll(description(spec, u), "%", "%%"))
+	fmt.Fprintf(&b, "PartOf=%s.service\n", u.name)
+	b.WriteString("\n[Socket]\n")
+	fmt.Fprintf(&b, "ListenStream=%s\n", listenStream(u.svc.Listen))
+	if strings.HasPrefix(u.svc.Listen, "/") {
+		b.WriteString("SocketUser=root\n")
+		fmt.Fprintf(&b, "SocketGroup=%s\n", u.svc.Group)
+		b.WriteString("SocketMode=0660\n")
+	}
+	b.WriteString("\n[Install]\nWantedBy=sockets.target\n")
+	return b.String()
+}
+
+// supervisorValue escapes a value for supervisord's configuration, which
+// expands "%(name)s": a literal "%" is written "%%".
+func supervisorValue(s string) string { return strings.ReplaceAll(s, "%", "%%") }
+
+func supervisorProgram(spec *Spec, f Format, u unit) string {
+	cmd := joinWords(u.argv, shellWord)
+	if u.svc.EnvironmentFile {
+		// supervisord cannot read an environment file: a shell exports
+		// its assignments, then exec keeps the program's pid.
+		env := EnvironmentFile(f, spec.Package)
+		script := fmt.Sprintf("set -a; if [ -r %s ]; then . %s; fi; exec %s", env, env, cmd)
+		cmd = "/bin/sh -c " + shellWord(script)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "; supervisord program for the %s service of %s, written by venvpkg.\n", u.svc.Name, spec.Package)
+	fmt.Fprintf(&b, "; For hosts without systemd: do not also enable %s.service.\n", u.name)
+	fmt.Fprintf(&b, "[program:%s]\n", u.name)
+	fmt.Fprintf(&b, "command=%s\n", supervisorValue(cmd))
+	fmt.Fprintf(&b, "directory=%s\n", StateDir(spec.Package))
+	fmt.Fprintf(&b, "user=%s\n", u.svc.User)
+	// supervisord changes only the uid; HOME and USER must follow.
+	fmt.Fprintf(&b, "environment=HOME=\"%s\",USER=\"%s\"\n", StateDir(spec.Package), u.svc.User)
+	b.WriteString("autostart=true\n")
+	autorestart := "true"
+	switch u.svc.Restart {
+	case "no":
+		autorestart = "false"
+	case "on-failure", "on-abnormal", "on-abort", "on-watchdog":
+		autorestart = "unexpected"
+	}
+	fmt.Fprintf(&b, "autorestart=%s\n", autorestart)
+	b.WriteString("startsecs=1\nstartretries=3\n")
+	b.WriteString("stopsignal=TERM\nstopwaitsecs=30\nstopasgroup=true\nkillasgroup=true\n")
+	// Output goes to supervisord's own stdout, which systemd, a container
+	// runtime or the console collects; nothing to rotate.
+	b.WriteString("stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nredirect_stderr=true\n")
+	return b.String()
+}
+
+// nginxSite writes an example reverse-proxy site for every service that
+// listens, after gunicorn's documented deployment.
+func nginxSite(spec *Spec, us []unit) string {
+	var b strings.Builder
+	n := 0
+	for _, u := range us {
+		if !u.hasSock {
+			continue
+		}
+		if n == 0 {
+			fmt.Fprintf(&b, "# Example nginx site for %s, written by venvpkg. Copy it to\n", spec.Package)
+			fmt.Fprintf(&b, "# /etc/nginx/sites-available/%s, set server_name, and link it from sites-enabled.\n", spec.Package)
+			b.WriteString("# A unix socket is created mode 0660 for the service's group: add nginx's user\n")
+			b.WriteString("# (www-data, nginx) to that group.\n\n")
+			b.WriteString("# Requests naming no known host get no answer.\nserver {\n    listen 80 default_server;\n    return 444;\n}\n")
+		}
+		n++
+		addr := u.svc.Listen
+		if strings.HasPrefix(addr, "/") {
+			addr = "unix:" + addr
+		} else if strings.HasPrefix(addr, ":") {
+			addr = "127.0.0.1" + addr
+		}
+		upstream := strings.NewReplacer("-", "_", ".", "_").Replace(u.name)
+		fmt.Fprintf(&b, "\nupstream %s {\n    server %s fail_timeout=0;\n}\n\n", upstream, addr)
+		fmt.Fprintf(&b, "server {\n    listen 80;\n    server_name %s.example.org;\n", u.name)
+		b.WriteString("    client_max_body_size 4G;\n    keepalive_timeout 5;\n\n")
+		b.WriteString("    location / {\n")
+		b.WriteString("        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n")
+		b.WriteString("        proxy_set_header X-Forwarded-Proto $scheme;\n")
+		b.WriteString("        proxy_set_header Host $http_host;\n")
+		b.WriteString("        proxy_redirect off;\n")
+		fmt.Fprintf(&b, "        proxy_pass http://%s;\n", upstream)
+		b.WriteString("    }\n}\n")
+	}
+	return b.String()
+}

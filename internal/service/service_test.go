@@ -1,0 +1,349 @@
+package service
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/config"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// specs are the golden cases: a package with two services (a web service
+// on a unix socket with systemd overrides and supervisord, a worker with
+// its own user), a lone service named like its package listening on TCP,
+// and a package without services.
+func specs() map[string]Spec {
+	return map[string]Spec{
+		"two-services": {
+			Package:  "myapp",
+			Prefix:   "/opt/venvs/myapp",
+			Summary:  "Order service",
+			Homepage: "https://myapp.example.org",
+			Services: []config.Service{
+				{
+					Name:            "web",
+					Command:         `gunicorn -c /etc/myapp/gunicorn.conf.py "myapp.wsgi:create_app()" --log-level info`,
+					User:            "myapp",
+					Group:           "myapp",
+					Listen:          "/run/myapp/web.sock",
+					EnvironmentFile: true,
+					Restart:         "on-failure",
+					Supervisor:      true,
+					Systemd: []config.Directive{
+						{Key: "ExecReload", Value: "/bin/kill -s HUP $MAINPID"},
+						{Key: "LimitNOFILE", Value: "65536"},
+						{Key: "ProtectHome", Value: ""},
+						{Key: "Type", Value: "notify"},
+					},
+				},
+				{
+					Name:        "worker",
+					Command:     "celery -A myapp worker --concurrency 4 --logfile=%n.log",
+					Description: "myapp background jobs",
+					User:        "myapp-worker",
+					Group:       "myapp",
+					Restart:     "always",
+				},
+			},
+		},
+		"single-tcp": {
+			Package: "hello",
+			Prefix:  "/opt/venvs/hello",
+			Summary: "Hello service",
+			Services: []config.Service{{
+				Name:            "hello",
+				Command:         "hello-server --bind 127.0.0.1:8000 --greeting 'it'\\''s me'",
+				User:            "hello",
+				Group:           "hello",
+				Listen:          "127.0.0.1:8000",
+				EnvironmentFile: true,
+				Restart:         "on-failure",
+				Supervisor:      true,
+			}},
+		},
+		"no-services": {
+			Package: "tool",
+			Prefix:  "/opt/venvs/tool",
+			Summary: "A command-line tool",
+		},
+	}
+}
+
+// tree renders an Output as golden files: the payload at its paths, the
+// scripts under DEBIAN/ (deb) or SCRIPTLETS/ (rpm), and an index listing
+// every file's mode, owner and configuration flag.
+func tree(out *Output, f Format) map[string]string {
+	m := map[string]string{}
+	var index strings.Builder
+	for _, file := range out.Files {
+		m[strings.TrimPrefix(file.Path, "/")] = string(file.Data)
+		fmt.Fprintf(&index, "%s %04o %s:%s config=%t\n", file.Path, file.Mode, file.Owner, file.Group, file.Config)
+	}
+	m["INDEX"] = index.String()
+	names := [4]string{"preinst", "postinst", "prerm", "postrm"}
+	dir := "DEBIAN/"
+	if f == RPM {
+		names = [4]string{"pre", "post", "preun", "postun"}
+		dir = "SCRIPTLETS/"
+	}
+	for i, s := range []string{out.Scripts.PreInstall, out.Scripts.PostInstall, out.Scripts.PreRemove, out.Scripts.PostRemove} {
+		if s != "" {
+			m[dir+names[i]] = s
+		}
+	}
+	return m
+}
+
+func TestGolden(t *testing.T) {
+	for name, spec := range specs() {
+		for _, f := range []Format{Deb, RPM} {
+			t.Run(name+"/"+string(f), func(t *testing.T) {
+				out, err := Generate(spec, f)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := tree(out, f)
+				dir := filepath.Join("testdata", "golden", name+"-"+string(f))
+				if *update {
+					if err := os.RemoveAll(dir); err != nil {
+						t.Fatal(err)
+					}
+					for p, data := range got {
+						fp := filepath.Join(dir, filepath.FromSlash(p))
+						if err := os.MkdirAll(filepath.Dir(fp), 0o755); err != nil {
+							t.Fatal(err)
+						}
+						if err := os.WriteFile(fp, []byte(data), 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				want := map[string]string{}
+				err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+					if err != nil || d.IsDir() {
+						return err
+					}
+					data, err := os.ReadFile(p)
+					rel, _ := filepath.Rel(dir, p)
+					want[filepath.ToSlash(rel)] = string(data)
+					return err
+				})
+				if err != nil {
+					t.Fatalf("reading golden files (run go test -update to write them): %v", err)
+				}
+				var paths []string
+				for p := range got {
+					paths = append(paths, p)
+				}
+				for p := range want {
+					if _, ok := got[p]; !ok {
+						paths = append(paths, p)
+					}
+				}
+				sort.Strings(paths)
+				for _, p := range paths {
+					g, gok := got[p]
+					w, wok := want[p]
+					switch {
+					case !gok:
+						t.Errorf("%s: golden file exists but Generate wrote no such file", p)
+					case !wok:
+						t.Errorf("%s: Generate wrote a file with no golden counterpart (run go test -update)", p)
+					case g != w:
+						t.Errorf("%s differs from its golden file (run go test -update and review the diff):\n--- got\n%s\n--- want\n%s", p, g, w)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestScriptsParse runs every generated script through sh -n.
+func TestScriptsParse(t *testing.T) {
+	for name, spec := range specs() {
+		for _, f := range []Format{Deb, RPM} {
+			out, err := Generate(spec, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, s := range []string{out.Scripts.PreInstall, out.Scripts.PostInstall, out.Scripts.PreRemove, out.Scripts.PostRemove} {
+				if s == "" {
+					continue
+				}
+				cmd := exec.Command("sh", "-n")
+				cmd.Stdin = strings.NewReader(s)
+				if b, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("%s/%s script %d does not parse: %v\n%s\n%s", name, f, i, err, b, s)
+				}
+			}
+		}
+	}
+}
+
+// TestSystemdAnalyzeVerify checks every generated unit with systemd's own
+// parser in an alternate root that holds the programs the units run.
+func TestSystemdAnalyzeVerify(t *testing.T) {
+	if _, err := exec.LookPath("systemd-analyze"); err != nil {
+		t.Skip("systemd-analyze is missing (scripts/test-deps installs systemd)")
+	}
+	for name, spec := range specs() {
+		for _, f := range []Format{Deb, RPM} {
+			out, err := Generate(spec, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			root := t.TempDir()
+			// systemd's own units (the targets the generated ones hang
+			// off) and the programs they run must exist in the root.
+			if err := os.MkdirAll(filepath.Join(root, "usr/lib/systemd"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if b, err := exec.Command("cp", "-a", "/lib/systemd/system", filepath.Join(root, "usr/lib/systemd/")).CombinedOutput(); err != nil {
+				t.Fatalf("copying the host's units: %v\n%s", err, b)
+			}
+			for _, l := range []string{"lib", "bin"} {
+				if err := os.Symlink("usr/"+l, filepath.Join(root, l)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.MkdirAll(filepath.Join(root, "usr/bin"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(root, "usr/bin/kill"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var units []string
+			for _, file := range out.Files {
+				p := filepath.Join(root, file.Path)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, file.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if strings.HasSuffix(p, ".service") || strings.HasSuffix(p, ".socket") {
+					units = append(units, p)
+				}
+			}
+			for _, svc := range spec.Services {
+				argv, err := Command(spec.Prefix, svc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p := filepath.Join(root, argv[0])
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte("#!/bin/sh\n"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if len(units) == 0 {
+				continue
+			}
+			cmd := exec.Command("systemd-analyze", append([]string{"verify", "--man=no", "--root=" + root}, units...)...)
+			b, err := cmd.CombinedOutput()
+			if err != nil || bytes.Contains(b, []byte("nknown")) || bytes.Contains(b, []byte("gnoring")) {
+				t.Errorf("%s/%s: systemd-analyze verify: %v\n%s", name, f, err, b)
+			}
+		}
+	}
+}
+
+// TestRPMScriptletConditions runs the erase/upgrade scriptlets with a
+// systemctl that records its arguments, for each value of $1, against a
+// prefix in a temporary directory, and checks they act only as
+// %systemd_preun and %systemd_postun_with_restart do.
+func TestRPMScriptletConditions(t *testing.T) {
+	tests := []struct {
+		name       string
+		script     func(Scripts) string
+		arg        string
+		wantCalls  string
+		wantPrefix bool // prefix still holds its files afterwards
+	}{
+		{"preun upgrade does nothing", func(s Scripts) string { return s.PreRemove }, "1", "", true},
+		{"preun erase disables and stops", func(s Scripts) string { return s.PreRemove }, "0", "--no-reload disable --now myapp-web.socket myapp-web.service myapp-worker.service\n", true},
+		{"postun erase cleans the prefix", func(s Scripts) string { return s.PostRemove }, "0", "", false},
+		{"postun upgrade keeps the prefix", func(s Scripts) string { return s.PostRemove }, "1", "", true},
+		{"post install presets", func(s Scripts) string { return s.PostInstall }, "1", "--no-reload preset myapp-web.socket myapp-web.service myapp-worker.service\n", true},
+		{"post upgrade does not preset", func(s Scripts) string { return s.PostInstall }, "2", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			spec := specs()["two-services"]
+			spec.Prefix = filepath.Join(dir, "prefix")
+			out, err := Generate(spec, RPM)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pyc := filepath.Join(spec.Prefix, "lib", "pkg", "__pycache__", "m.cpython-311.opt-1.pyc")
+			if err := os.MkdirAll(filepath.Dir(pyc), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(pyc, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			bin := filepath.Join(dir, "bin")
+			log := filepath.Join(dir, "calls")
+			stubs := map[string]string{
+				"systemctl": "#!/bin/sh\necho \"$*\" >>" + log + "\n",
+				// The %post creates state directories: record instead.
+				"install": "#!/bin/sh\n",
+			}
+			if err := os.MkdirAll(bin, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for n, body := range stubs {
+				if err := os.WriteFile(filepath.Join(bin, n), []byte(body), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cmd := exec.Command("sh", "-s", tt.arg)
+			cmd.Stdin = strings.NewReader(tt.script(out.Scripts))
+			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("scriptlet with $1=%s: %v\n%s", tt.arg, err, b)
+			}
+			calls, _ := os.ReadFile(log)
+			// daemon-reload runs only when systemd is the running init.
+			got := strings.ReplaceAll(string(calls), "daemon-reload\n", "")
+			if got != tt.wantCalls {
+				t.Errorf("systemctl calls = %q, want %q", got, tt.wantCalls)
+			}
+			_, err = os.Stat(spec.Prefix)
+			if has := err == nil; has != tt.wantPrefix {
+				t.Errorf("prefix exists = %t, want %t", has, tt.wantPrefix)
+			}
+		})
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	tests := []struct {
+		name, command, want string
+	}{
+		{"relative program", "bin/app --x", "relative path"},
+		{"shell syntax", "app | tee log", "shell syntax"},
+		{"unterminated quote", "app 'x", "unterminated"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := Spec{Package: "p1", Prefix: "/opt/venvs/p1", Services: []config.Service{{Name: "s", Command: tt.command, User: "p1", Group: "p1"}}}
+			_, err := Generate(spec, Deb)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "service s") {
+				t.Fatalf("Generate(%q) error = %v, want one naming service s and containing %q", tt.command, err, tt.want)
+			}
+		})
+	}
+}
