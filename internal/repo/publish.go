@@ -1,0 +1,741 @@
+// Package repo publishes packages into signed APT and YUM/DNF repositories:
+// the Debian archive layout (pool/, dists/<suite>/ with Packages, Release,
+// InRelease and Release.gpg, Acquire-By-Hash; see
+// https://wiki.debian.org/DebianRepository/Format) and the rpm-md layout
+// createrepo writes (repodata/ with primary, filelists and other, repomd.xml
+// and its detached signature repomd.xml.asc).
+//
+// A publish is a transaction on a Storage: under the repository's lock it
+// writes new packages first, then new index files under new or temporary
+// names, and switches to them with renames, the signed Release (or
+// repomd.xml) last, so a client never reads a half-written repository and a
+// failure at any point leaves the previous published state in place.
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/venvpkg/venvpkg/internal/sign"
+)
+
+// Roots of the two repository trees inside the repository.
+const (
+	AptRoot = "apt" // served as the APT archive root: deb URL/apt suite component
+	RPMRoot = "rpm" // YUM repositories: baseurl URL/rpm/<suite>
+)
+
+// tmpSuffix marks index files written but not yet renamed into place.
+const tmpSuffix = ".venvpkg-new"
+
+// DefaultArchitectures are always indexed, so that hosts of these
+// architectures find a Packages file even when the suite holds only
+// Architecture: all packages.
+var DefaultArchitectures = []string{"amd64", "arm64"}
+
+// ErrConflict means a package of the same name, version and architecture is
+// already published with different content.
+var ErrConflict = errors.New("already published with different content")
+
+// Options control a publish.
+type Options struct {
+	Suite       string // APT suite and YUM repository name; default "stable"
+	Codename    string // APT codename; default Suite
+	Component   string // APT component of the new packages; default "main"
+	Origin      string // APT Release Origin (optional)
+	Label       string // APT Release Label (optional)
+	Description string // APT Release Description (optional)
+	// Architectures are indexed in addition to those of the packages and
+	// those the suite already lists; default DefaultArchitectures.
+	Architectures []string
+	// Keep, when positive, keeps only the Keep newest versions of every
+	// package name and architecture in the suite (and component).
+	Keep int
+	// DryRun reports what a publish would do and writes nothing.
+	DryRun bool
+	// Signer signs Release, InRelease and repomd.xml; required unless
+	// DryRun.
+	Signer *sign.Signer
+	// Now is the Date of the Release file and the revision of repomd.xml;
+	// zero means the current time.
+	Now time.Time
+	// Log, when set, receives one line per change.
+	Log io.Writer
+}
+
+// Result says what a publish did (or, with DryRun, would do). Paths are
+// relative to the repository root.
+type Result struct {
+	Added     []string // packages written
+	Unchanged []string // packages already published with the same content
+	Pruned    []string // packages removed by Keep
+	Indexes   []string // index and signature files written
+}
+
+var suiteRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+func (o *Options) defaults() error {
+	if o.Suite == "" {
+		o.Suite = "stable"
+	}
+	if o.Codename == "" {
+		o.Codename = o.Suite
+	}
+	if o.Component == "" {
+		o.Component = "main"
+	}
+	if o.Architectures == nil {
+		o.Architectures = DefaultArchitectures
+	}
+	for what, v := range map[string]string{"suite": o.Suite, "codename": o.Codename, "component": o.Component} {
+		if !suiteRE.MatchString(v) {
+			return fmt.Errorf("%s %q is not valid: use letters, digits, \".\", \"_\" and \"-\"", what, v)
+		}
+	}
+	for _, a := range o.Architectures {
+		if !debArchRE.MatchString(a) || a == "all" {
+			return fmt.Errorf("architecture %q is not valid: give Debian architectures such as amd64 (\"all\" packages are listed under every one)", a)
+		}
+	}
+	for what, v := range map[string]string{"origin": o.Origin, "label": o.Label, "description": o.Description} {
+		if strings.ContainsAny(v, "\r\n") {
+			return fmt.Errorf("%s %q spans several lines; Release fields allow one", what, v)
+		}
+	}
+	if o.Keep < 0 {
+		return fmt.Errorf("keep %d is negative; give the number of versions to keep, or 0 for all", o.Keep)
+	}
+	if o.Signer == nil && !o.DryRun {
+		return errors.New("no signing key: clients refuse unsigned repositories; pass a key")
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	o.Now = o.Now.UTC().Truncate(time.Second)
+	return nil
+}
+
+func (o *Options) logf(format string, args ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", args...)
+	}
+}
+
+// input is one package file given to Publish, read and hashed.
+type input struct {
+	file    string
+	sum     fileSum
+	control paragraph // .deb
+	rpm     *rpmInfo  // .rpm
+}
+
+// readInput reads the metadata of a .deb or .rpm file and hashes it.
+func readInput(ctx context.Context, file string) (*input, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	in := &input{file: file}
+	switch {
+	case strings.HasSuffix(file, ".deb"):
+		in.control, err = readDebControl(f)
+	case strings.HasSuffix(file, ".rpm"):
+		in.rpm, err = readRPM(f)
+	default:
+		return nil, fmt.Errorf("%s is neither a .deb nor an .rpm", file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if in.sum, err = sumReader(ctxReader{ctx, f}); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", file, err)
+	}
+	return in, nil
+}
+
+// Publish adds the .deb and .rpm files to the repository in st: .deb files
+// to the APT suite, .rpm files to the YUM repository of the suite. It holds
+// the repository's lock throughout (except with DryRun).
+func Publish(ctx context.Context, st Storage, files []string, o Options) (*Result, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, errors.New("no packages given; name the .deb and .rpm files to publish")
+	}
+	var debs, rpms []*input
+	for _, file := range files {
+		in, err := readInput(ctx, file)
+		if err != nil {
+			return nil, err
+		}
+		if in.rpm != nil {
+			rpms = append(rpms, in)
+		} else {
+			debs = append(debs, in)
+		}
+	}
+	if !o.DryRun {
+		unlock, err := st.Lock(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
+	res := &Result{}
+	if len(debs) > 0 || o.Keep > 0 {
+		if err := publishAPT(ctx, st, debs, &o, res); err != nil {
+			return res, fmt.Errorf("publishing to APT suite %s: %w", o.Suite, err)
+		}
+	}
+	if len(rpms) > 0 || o.Keep > 0 {
+		if err := publishYUM(ctx, st, rpms, &o, res); err != nil {
+			return res, fmt.Errorf("publishing to YUM repository %s: %w", o.Suite, err)
+		}
+	}
+	return res, nil
+}
+
+func readAll(ctx context.Context, st Storage, name string) ([]byte, error) {
+	r, err := st.Open(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(ctxReader{ctx, r})
+}
+
+func putBytes(ctx context.Context, st Storage, name string, data []byte) error {
+	if err := st.Put(ctx, name, bytes.NewReader(data)); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return nil
+}
+
+func putFile(ctx context.Context, st Storage, name, file string) error {
+	f, err := os.Open(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := st.Put(ctx, name, f); err != nil {
+		return fmt.Errorf("writing %s: %w", name, err)
+	}
+	return nil
+}
+
+// removeLeftovers deletes temp files a failed publish left under prefix.
+func removeLeftovers(ctx context.Context, st Storage, names []string) error {
+	for _, n := range names {
+		base := path.Base(n)
+		if strings.HasSuffix(n, tmpSuffix) || strings.HasPrefix(base, ".") && strings.HasSuffix(base, ".tmp") {
+			if err := st.Remove(ctx, n); err != nil {
+				return fmt.Errorf("removing %s left by an earlier publish: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// aptSuite is the published state of one APT suite.
+type aptSuite struct {
+	release    paragraph
+	components map[string][]debEntry
+	arches     []string
+	files      map[string]fileSum // index files listed in Release
+}
+
+// readAPTSuite reads dists/<suite>/Release and the Packages files it lists.
+func readAPTSuite(ctx context.Context, st Storage, suite string) (*aptSuite, error) {
+	dir := AptRoot + "/dists/" + suite + "/"
+	s := &aptSuite{components: map[string][]debEntry{}, files: map[string]fileSum{}}
+	data, err := readAll(ctx, st, dir+"Release")
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %sRelease: %w", dir, err)
+	}
+	paras, err := parseDeb822(bytes.NewReader(data))
+	if err != nil || len(paras) != 1 {
+		return nil, fmt.Errorf("reading %sRelease: not one paragraph (%v)", dir, err)
+	}
+	s.release = paras[0]
+	s.arches = strings.Fields(s.release.Get("Architectures"))
+	s.files = releaseHashes(s.release)
+	for _, comp := range strings.Fields(s.release.Get("Components")) {
+		seen := map[string]bool{}
+		s.components[comp] = nil
+		for _, arch := range s.arches {
+			name := dir + comp + "/binary-" + arch + "/Packages"
+			data, err := readAll(ctx, st, name)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			paras, err := parseDeb822(bytes.NewReader(data))
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", name, err)
+			}
+			for _, p := range paras {
+				e := debEntry{fields: p}
+				if e.filename() == "" || seen[e.filename()] {
+					continue
+				}
+				seen[e.filename()] = true
+				s.components[comp] = append(s.components[comp], e)
+			}
+		}
+	}
+	return s, nil
+}
+
+// poolReferences returns every pool file the suites other than skip
+// reference, with its SHA256.
+func poolReferences(ctx context.Context, st Storage, skip string) (map[string]string, error) {
+	names, err := st.List(ctx, AptRoot+"/dists")
+	if err != nil {
+		return nil, err
+	}
+	refs := map[string]string{}
+	for _, n := range names {
+		rest, ok := strings.CutPrefix(n, AptRoot+"/dists/")
+		if !ok {
+			continue
+		}
+		suite, file, _ := strings.Cut(rest, "/")
+		if suite == skip || file != "Release" {
+			continue
+		}
+		s, err := readAPTSuite(ctx, st, suite)
+		if err != nil {
+			return nil, err
+		}
+		for _, es := range s.components {
+			for _, e := range es {
+				refs[e.filename()] = e.sha256()
+			}
+		}
+	}
+	return refs, nil
+}
+
+func publishAPT(ctx context.Context, st Storage, debs []*input, o *Options, res *Result) error {
+	dists := AptRoot + "/dists/" + o.Suite + "/"
+	if !o.DryRun {
+		names, err := st.List(ctx, AptRoot)
+		if err != nil {
+			return err
+		}
+		if err := removeLeftovers(ctx, st, names); err != nil {
+			return err
+		}
+	}
+	old, err := readAPTSuite(ctx, st, o.Suite)
+	if err != nil {
+		return err
+	}
+	if len(debs) == 0 && old.release == nil {
+		return nil // nothing published, nothing to prune
+	}
+	others, err := poolReferences(ctx, st, o.Suite)
+	if err != nil {
+		return err
+	}
+	// This suite's references, to find conflicts.
+	refs := map[string]string{}
+	for _, es := range old.components {
+		for _, e := range es {
+			refs[e.filename()] = e.sha256()
+		}
+	}
+	components := map[string][]debEntry{}
+	for comp, es := range old.components {
+		components[comp] = slices.Clone(es)
+	}
+	changed := old.release == nil
+	var toWrite []*input
+	var toWritePaths []string
+	seenNew := map[string]string{}
+	for _, in := range debs {
+		pp := poolPath(o.Component, in.control)
+		if prev, ok := seenNew[pp]; ok {
+			if prev != in.sum.sha256 {
+				return fmt.Errorf("%s: %s is given twice with different content", in.file, pp)
+			}
+			continue
+		}
+		seenNew[pp] = in.sum.sha256
+		sum, inSuite := refs[pp]
+		if !inSuite {
+			sum, inSuite = others[pp], others[pp] != ""
+		}
+		if inSuite && sum != in.sum.sha256 {
+			return fmt.Errorf("%s: %s %s (%s) is %w (%s); publish a new version or release instead",
+				in.file, in.control.Get("Package"), in.control.Get("Version"), in.control.Get("Architecture"), ErrConflict, AptRoot+"/"+pp)
+		}
+		entry := newDebEntry(in.control, pp, in.sum)
+		if _, here := refs[pp]; here && slices.ContainsFunc(components[o.Component], func(e debEntry) bool { return e.filename() == pp }) {
+			res.Unchanged = append(res.Unchanged, AptRoot+"/"+pp)
+			o.logf("unchanged %s", AptRoot+"/"+pp)
+			continue
+		}
+		// Same pool file in another component of this suite, or new.
+		if !inSuite {
+			toWrite = append(toWrite, in)
+			toWritePaths = append(toWritePaths, pp)
+		}
+		components[o.Component] = append(components[o.Component], entry)
+		res.Added = append(res.Added, AptRoot+"/"+pp)
+		o.logf("adding %s", AptRoot+"/"+pp)
+		changed = true
+	}
+	if _, ok := components[o.Component]; !ok && len(debs) > 0 {
+		components[o.Component] = nil
+	}
+	var pruned []string
+	if o.Keep > 0 {
+		for comp, es := range components {
+			kept, gone := keepNewestDebs(es, o.Keep)
+			components[comp] = kept
+			for _, e := range gone {
+				pruned = append(pruned, e.filename())
+				res.Pruned = append(res.Pruned, AptRoot+"/"+e.filename())
+				o.logf("pruning %s", AptRoot+"/"+e.filename())
+				changed = true
+			}
+		}
+	}
+	if !changed {
+		return nil
+	}
+	archSet := map[string]bool{}
+	for _, a := range append(slices.Clone(old.arches), o.Architectures...) {
+		archSet[a] = true
+	}
+	for _, es := range components {
+		for _, e := range es {
+			if e.arch() != "all" {
+				archSet[e.arch()] = true
+			}
+		}
+	}
+	arches := sortedKeys(archSet)
+	indexes, err := suiteIndexes(components, arches)
+	if err != nil {
+		return err
+	}
+	release := releaseFile(releaseInfo{
+		Origin: o.Origin, Label: o.Label, Suite: o.Suite, Codename: o.Codename, Description: o.Description,
+		Date: o.Now, Architectures: arches, Components: sortedKeys(components),
+	}, indexes)
+	for _, f := range indexes {
+		res.Indexes = append(res.Indexes, dists+f.path)
+	}
+	res.Indexes = append(res.Indexes, dists+"Release", dists+"Release.gpg", dists+"InRelease")
+	if o.DryRun {
+		return nil
+	}
+	var inRelease, releaseGPG bytes.Buffer
+	if err := o.Signer.ClearSign(&inRelease, release); err != nil {
+		return err
+	}
+	if err := o.Signer.ArmoredDetachSign(&releaseGPG, bytes.NewReader(release)); err != nil {
+		return err
+	}
+
+	// 1. Packages: new names, invisible until an index lists them.
+	for i, in := range toWrite {
+		if err := putFile(ctx, st, AptRoot+"/"+toWritePaths[i], in.file); err != nil {
+			return err
+		}
+	}
+	// 2. by-hash copies: content-addressed names, new or identical.
+	for _, f := range indexes {
+		dir := path.Dir(dists + f.path)
+		for _, h := range []string{"SHA256/" + f.sum.sha256, "SHA512/" + f.sum.sha512} {
+			if err := putBytes(ctx, st, dir+"/by-hash/"+h, f.data); err != nil {
+				return err
+			}
+		}
+	}
+	// 3. Indexes and Release files under temp names, then renamed into
+	// place, InRelease last.
+	staged := []struct {
+		name string
+		data []byte
+	}{}
+	for _, f := range indexes {
+		staged = append(staged, struct {
+			name string
+			data []byte
+		}{dists + f.path, f.data})
+	}
+	staged = append(staged, []struct {
+		name string
+		data []byte
+	}{{dists + "Release", release}, {dists + "Release.gpg", releaseGPG.Bytes()}, {dists + "InRelease", inRelease.Bytes()}}...)
+	for _, s := range staged {
+		if err := putBytes(ctx, st, s.name+tmpSuffix, s.data); err != nil {
+			return err
+		}
+	}
+	for _, s := range staged {
+		if err := st.Rename(ctx, s.name+tmpSuffix, s.name); err != nil {
+			return fmt.Errorf("renaming %s into place: %w", s.name, err)
+		}
+	}
+	// 4. Clean up: pruned packages no suite references, and by-hash files
+	// neither the new nor the previous Release lists.
+	for comp := range components {
+		for _, e := range components[comp] {
+			others[e.filename()] = e.sha256()
+		}
+	}
+	for _, p := range pruned {
+		if _, used := others[p]; used {
+			continue
+		}
+		if err := st.Remove(ctx, AptRoot+"/"+p); err != nil {
+			return fmt.Errorf("removing pruned %s: %w", p, err)
+		}
+	}
+	keepHashes := map[string]bool{}
+	for _, f := range indexes {
+		keepHashes[f.sum.sha256], keepHashes[f.sum.sha512] = true, true
+	}
+	for _, s := range old.files {
+		keepHashes[s.sha256], keepHashes[s.sha512] = true, true
+	}
+	names, err := st.List(ctx, strings.TrimSuffix(dists, "/"))
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if strings.Contains(n, "/by-hash/") && !keepHashes[path.Base(n)] {
+			if err := st.Remove(ctx, n); err != nil {
+				return fmt.Errorf("removing old %s: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// keepNewestDebs keeps the keep newest versions of every name and
+// architecture.
+func keepNewestDebs(es []debEntry, keep int) (kept, gone []debEntry) {
+	sorted := slices.Clone(es)
+	sortDebEntries(sorted)
+	count := map[string]int{}
+	for _, e := range sorted {
+		k := e.name() + " " + e.arch()
+		count[k]++
+		if count[k] > keep {
+			gone = append(gone, e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	return kept, gone
+}
+
+// keepNewestRPMs keeps the keep newest versions of every name and
+// architecture.
+func keepNewestRPMs(ps []rpmPackage, keep int) (kept, gone []rpmPackage) {
+	sorted := slices.Clone(ps)
+	sortRPMs(sorted)
+	count := map[string]int{}
+	for _, p := range sorted {
+		k := p.info.Name + " " + p.info.Arch
+		count[k]++
+		if count[k] > keep {
+			gone = append(gone, p)
+		} else {
+			kept = append(kept, p)
+		}
+	}
+	return kept, gone
+}
+
+func publishYUM(ctx context.Context, st Storage, rpms []*input, o *Options, res *Result) error {
+	root := RPMRoot + "/" + o.Suite + "/"
+	names, err := st.List(ctx, strings.TrimSuffix(root, "/"))
+	if err != nil {
+		return err
+	}
+	if !o.DryRun {
+		if err := removeLeftovers(ctx, st, names); err != nil {
+			return err
+		}
+	}
+	var oldMeta []string
+	repomd, err := readAll(ctx, st, root+"repodata/repomd.xml")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if len(rpms) == 0 {
+			return nil
+		}
+	case err != nil:
+		return err
+	default:
+		if oldMeta, err = repomdLocations(repomd); err != nil {
+			return fmt.Errorf("%srepodata/repomd.xml: %w", root, err)
+		}
+	}
+	// The published packages are the .rpm files under packages/.
+	var pkgs []rpmPackage
+	have := map[string]int{}
+	for _, n := range names {
+		if !strings.HasPrefix(n, root+"packages/") || !strings.HasSuffix(n, ".rpm") {
+			continue
+		}
+		p, err := readPublishedRPM(ctx, st, n)
+		if err != nil {
+			return err
+		}
+		p.location = strings.TrimPrefix(n, root)
+		have[p.location] = len(pkgs)
+		pkgs = append(pkgs, p)
+	}
+	changed := repomd == nil
+	var toWrite []*input
+	for _, in := range rpms {
+		loc := "packages/" + in.rpm.fileName()
+		if i, ok := have[loc]; ok {
+			if pkgs[i].sum.sha256 != in.sum.sha256 {
+				return fmt.Errorf("%s: %s %s-%s (%s) is %w (%s); publish a new version or release instead",
+					in.file, in.rpm.Name, in.rpm.Version, in.rpm.Release, in.rpm.Arch, ErrConflict, root+loc)
+			}
+			res.Unchanged = append(res.Unchanged, root+loc)
+			o.logf("unchanged %s", root+loc)
+			continue
+		}
+		have[loc] = len(pkgs)
+		pkgs = append(pkgs, rpmPackage{info: in.rpm, location: loc, sum: in.sum})
+		toWrite = append(toWrite, in)
+		res.Added = append(res.Added, root+loc)
+		o.logf("adding %s", root+loc)
+		changed = true
+	}
+	var gone []rpmPackage
+	if o.Keep > 0 {
+		pkgs, gone = keepNewestRPMs(pkgs, o.Keep)
+		for _, p := range gone {
+			res.Pruned = append(res.Pruned, root+p.location)
+			o.logf("pruning %s", root+p.location)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	sortRPMs(pkgs)
+	meta, err := repodata(pkgs)
+	if err != nil {
+		return err
+	}
+	md := repomdXML(meta, o.Now)
+	for _, m := range meta {
+		res.Indexes = append(res.Indexes, root+m.location)
+	}
+	res.Indexes = append(res.Indexes, root+"repodata/repomd.xml", root+"repodata/repomd.xml.asc")
+	if o.DryRun {
+		return nil
+	}
+	var asc bytes.Buffer
+	if err := o.Signer.ArmoredDetachSign(&asc, bytes.NewReader(md)); err != nil {
+		return err
+	}
+	for _, in := range toWrite {
+		if err := putFile(ctx, st, root+"packages/"+in.rpm.fileName(), in.file); err != nil {
+			return err
+		}
+	}
+	for _, m := range meta {
+		if err := putBytes(ctx, st, root+m.location, m.data); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{root + "repodata/repomd.xml", md}, {root + "repodata/repomd.xml.asc", asc.Bytes()}} {
+		if err := putBytes(ctx, st, f.name+tmpSuffix, f.data); err != nil {
+			return err
+		}
+	}
+	for _, n := range []string{root + "repodata/repomd.xml", root + "repodata/repomd.xml.asc"} {
+		if err := st.Rename(ctx, n+tmpSuffix, n); err != nil {
+			return fmt.Errorf("renaming %s into place: %w", n, err)
+		}
+	}
+	for _, p := range gone {
+		if err := st.Remove(ctx, root+p.location); err != nil {
+			return fmt.Errorf("removing pruned %s: %w", p.location, err)
+		}
+	}
+	keep := map[string]bool{}
+	for _, m := range meta {
+		keep[m.location] = true
+	}
+	for _, l := range oldMeta {
+		keep[l] = true
+	}
+	for _, n := range names {
+		rel := strings.TrimPrefix(n, root)
+		if strings.HasPrefix(rel, "repodata/") && !strings.HasPrefix(rel, "repodata/repomd.xml") && !keep[rel] {
+			if err := st.Remove(ctx, n); err != nil {
+				return fmt.Errorf("removing old %s: %w", n, err)
+			}
+		}
+	}
+	return nil
+}
+
+// readPublishedRPM reads and hashes a published package.
+func readPublishedRPM(ctx context.Context, st Storage, name string) (rpmPackage, error) {
+	r, err := st.Open(ctx, name)
+	if err != nil {
+		return rpmPackage{}, err
+	}
+	defer r.Close()
+	h := &hashingReader{r: r}
+	info, err := readRPM(h)
+	if err != nil {
+		return rpmPackage{}, fmt.Errorf("reading published %s: %w", name, err)
+	}
+	sum, err := sumReader(io.MultiReader(bytes.NewReader(h.buf.Bytes()), ctxReader{ctx, r}))
+	if err != nil {
+		return rpmPackage{}, fmt.Errorf("reading published %s: %w", name, err)
+	}
+	return rpmPackage{info: info, sum: sum}, nil
+}
+
+// hashingReader keeps the bytes read through it, so the headers read for
+// metadata are hashed with the rest of the file in one pass.
+type hashingReader struct {
+	r   io.Reader
+	buf bytes.Buffer
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	h.buf.Write(p[:n])
+	return n, err
+}
