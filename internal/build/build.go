@@ -49,6 +49,13 @@ type Options struct {
 	Lock       string
 	FindLinks  []string
 	NoIndex    bool
+	// IndexURL and ExtraIndexURLs are --index-url and --extra-index-url;
+	// with FindLinks, empty means PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and
+	// PIP_FIND_LINKS, then [tool.venvpkg].
+	IndexURL       string
+	ExtraIndexURLs []string
+	RequireHashes  bool          // --require-hashes: every requirement must carry a hash
+	Timeout        time.Duration // network timeout; 0 = 60s
 	Python     string
 	OutDir     string
 	Formats    []string // "deb"
@@ -116,7 +123,7 @@ type builder struct {
 	epoch     time.Time
 	py        *interp.Info
 	lock      *lock.Lock
-	sources   *index.Local
+	finder    *index.Finder
 	tmp       string
 	root      string
 	wheels    []string // dependency wheels to install, sorted
@@ -193,6 +200,7 @@ func (b *builder) run(ctx context.Context) error {
 		{"packaging", b.packageIt},
 	}
 	for _, s := range steps {
+		pauseForTest(ctx, b.log, s.name)
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
@@ -231,9 +239,12 @@ func (b *builder) probe(ctx context.Context) error {
 func (b *builder) readLock(ctx context.Context) error {
 	path := firstNonEmpty(b.opts.Lock, b.cfg.Tool.Lock)
 	if path == "" {
-		def := filepath.Join(b.projDir, "requirements.txt")
-		if _, err := os.Stat(def); err == nil {
-			path = def
+		for _, name := range []string{"pylock.toml", "requirements.txt"} {
+			def := filepath.Join(b.projDir, name)
+			if _, err := os.Stat(def); err == nil {
+				path = def
+				break
+			}
 		}
 	} else if !filepath.IsAbs(path) && b.opts.Lock == "" {
 		path = filepath.Join(b.projDir, path) // [tool.venvpkg] lock is relative to the project
@@ -241,6 +252,12 @@ func (b *builder) readLock(ctx context.Context) error {
 	env := pep508.Environment(b.py.Markers)
 	if path == "" {
 		b.lock = &lock.Lock{}
+	} else if lock.IsPylock(path) {
+		l, err := lock.ParsePylock(path, env, b.cfg.Project.Name)
+		if err != nil {
+			return err
+		}
+		b.lock = l
 	} else {
 		l, err := lock.ParseRequirementsFileWith(path, env, lock.Options{ProjectDir: b.projDir})
 		if err != nil {
@@ -270,82 +287,6 @@ func (b *builder) readLock(ctx context.Context) error {
 	return nil
 }
 
-func (b *builder) findLinks() []string {
-	dirs := append([]string{}, b.opts.FindLinks...)
-	if b.lock != nil {
-		base := filepath.Dir(b.lock.Path)
-		for _, d := range b.lock.FindLinks {
-			if !filepath.IsAbs(d) {
-				d = filepath.Join(base, d)
-			}
-			dirs = append(dirs, d)
-		}
-	}
-	return dirs
-}
-
-func (b *builder) selectArtifacts(ctx context.Context) error {
-	src, err := index.ScanDirs(b.findLinks())
-	if err != nil {
-		return err
-	}
-	b.sources = src
-	sup := b.py.Supported()
-	selfName := pep503.Normalize(b.cfg.Project.Name)
-	var problems []string
-	for _, r := range b.lock.Requirements {
-		if r.Name == selfName {
-			continue // the project itself is built from source
-		}
-		a, err := src.Pinned(r.Name, r.Version, r.Exact, sup)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: %v", r.Source, err))
-			continue
-		}
-		if !a.IsWheel() {
-			problems = append(problems, fmt.Sprintf("%s: %s==%s is only available as the sdist %s; building sdists is not supported yet, provide a wheel", r.Source, r.Display, r.Version, a.Filename))
-			continue
-		}
-		if len(r.Hashes) > 0 || b.lock.HashMode {
-			if err := checkHashes(r, a); err != nil {
-				problems = append(problems, err.Error())
-				continue
-			}
-		}
-		b.log.Debugf("%s==%s → %s", r.Name, r.Version, a.Path)
-		b.wheels = append(b.wheels, a.Path)
-	}
-	if len(problems) > 0 {
-		return errors.New(strings.Join(problems, "\n"))
-	}
-	sort.Strings(b.wheels)
-	return nil
-}
-
-func checkHashes(r lock.Requirement, a index.Artifact) error {
-	if len(r.Hashes) == 0 {
-		return fmt.Errorf("%s: %s has no --hash but the lock is in hash mode; add --hash=sha256:<hex>", r.Source, r.Display)
-	}
-	sum, err := a.SHA256()
-	if err != nil {
-		return err
-	}
-	var want []string
-	for _, h := range r.Hashes {
-		algo, hexsum, _ := strings.Cut(h, ":")
-		if algo == "sha256" {
-			if strings.EqualFold(hexsum, sum) {
-				return nil
-			}
-			want = append(want, hexsum)
-		}
-	}
-	if len(want) == 0 {
-		return fmt.Errorf("%s: %s lists no sha256 hash; venvpkg verifies sha256", r.Source, r.Display)
-	}
-	return fmt.Errorf("%s: hash mismatch for %s: expected sha256 %s, got %s", r.Source, a.Path, strings.Join(want, " or "), sum)
-}
-
 func (b *builder) buildProject(ctx context.Context) error {
 	src := filepath.Join(b.tmp, "src", b.name)
 	if err := copyProject(b.projDir, src, b.absOutDir()); err != nil {
@@ -355,20 +296,10 @@ func (b *builder) buildProject(ctx context.Context) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	sup := b.py.Supported()
 	fe := &pybuild.Frontend{
 		Python:  b.py,
 		TempDir: b.tmp,
-		Find: func(ctx context.Context, req pep508.Requirement) (string, error) {
-			a, err := b.sources.Best(req, sup)
-			if err != nil {
-				return "", err
-			}
-			if !a.IsWheel() {
-				return "", fmt.Errorf("build requirement %s: only the sdist %s is available; provide a wheel", req.Name, a.Filename)
-			}
-			return a.Path, nil
-		},
+		Find:    b.findBuildRequirement,
 	}
 	if b.log.level >= LevelDebug {
 		fe.Stdout, fe.Stderr = b.log.w, b.log.w
@@ -593,6 +524,20 @@ func DefaultCacheDir() string {
 		return filepath.Join(d, "venvpkg")
 	}
 	return filepath.Join(os.TempDir(), "venvpkg-cache")
+}
+
+// PauseEnv is a test hook: when it names a stage ("installing"), the build
+// stops at the start of that stage, with its build directory in place,
+// logs "paused at <stage>" and waits until it is cancelled. The interrupt
+// test uses it to deliver a signal at a known point of every stage.
+const PauseEnv = "VENVPKG_TEST_PAUSE_AT"
+
+func pauseForTest(ctx context.Context, log *Logger, stage string) {
+	if os.Getenv(PauseEnv) != stage {
+		return
+	}
+	log.printf(LevelQuiet, "", "paused at %s", stage)
+	<-ctx.Done()
 }
 
 func firstNonEmpty(s ...string) string {

@@ -24,7 +24,9 @@ lock into a virtualenv at its final prefix (default /opt/venvs/<name>) and write
 the package to --out.
 
 The lock is a requirements file with exact pins (==), as pip-compile, uv export
-and pip freeze write; --lock defaults to requirements.txt in PROJECT_DIR.`,
+and pip freeze write, or a PEP 751 pylock.toml; --lock defaults to pylock.toml,
+else requirements.txt, in PROJECT_DIR. Artifacts come from --find-links and the
+indexes, are checked against the lock's hashes and cached in $VENVPKG_CACHE_DIR.`,
 		Example: `  venvpkg build ./myapp --lock requirements.txt --find-links ./wheels --no-index \
       --python /usr/bin/python3.11 --out dist`,
 		Args: cobra.MaximumNArgs(1),
@@ -56,9 +58,13 @@ and pip freeze write; --lock defaults to requirements.txt in PROJECT_DIR.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Lock, "lock", "", "lock file (requirements format); default requirements.txt in PROJECT_DIR")
-	f.StringArrayVar(&o.FindLinks, "find-links", nil, "directory of wheels to install from (repeatable)")
+	f.StringVar(&o.Lock, "lock", "", "lock file: requirements format or pylock.toml; default pylock.toml, else requirements.txt, in PROJECT_DIR")
+	f.StringArrayVar(&o.FindLinks, "find-links", nil, "directory or URL of an HTML page of links to wheels and sdists (repeatable; default $PIP_FIND_LINKS, [tool.venvpkg] find-links)")
 	f.BoolVar(&o.NoIndex, "no-index", false, "use only --find-links, no package index")
+	f.StringVar(&o.IndexURL, "index-url", "", "simple API index (PEP 503/691) (default $PIP_INDEX_URL, [tool.venvpkg] index-url, else https://pypi.org/simple/)")
+	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another index to search (repeatable; default $PIP_EXTRA_INDEX_URL, [tool.venvpkg] extra-index-urls)")
+	f.BoolVar(&o.RequireHashes, "require-hashes", false, "require a --hash for every requirement of the lock (pip's hash-checking mode)")
+	f.DurationVar(&o.Timeout, "timeout", 0, "network timeout for connecting and for a stalled transfer (default 60s)")
 	f.StringVar(&o.Python, "python", "", "absolute path of the target interpreter (default [tool.venvpkg] python, else /usr/bin/python3)")
 	f.StringVar(&o.OutDir, "out", "dist", "output directory")
 	f.StringVar(&formats, "format", "deb", "package format")

@@ -1,8 +1,14 @@
-// Package index finds the artifacts (wheels and sdists) that a lock pins and
-// a PEP 517 build asks for. This file implements pip's --find-links over
-// local directories: a flat listing of distribution files whose names carry
-// the project, the version and, for wheels, the compatibility tags
-// (the binary distribution format's file name convention).
+// Package index finds and fetches the artifacts (wheels and sdists) that a
+// lock pins and a PEP 517 build asks for: pip's --find-links over local
+// directories and HTML pages of links, package indexes speaking the simple
+// repository API (PEP 503 HTML and PEP 691 JSON, with PEP 592 yanking,
+// PEP 629 versioning and PEP 658/714 metadata), credentials from URLs and
+// netrc, hash checking with pip's semantics, retrying downloads and a
+// content-addressed download cache.
+//
+// This file reads find-links directories: flat listings of distribution
+// files whose names carry the project, the version and, for wheels, the
+// compatibility tags (the binary distribution format's file name convention).
 package index
 
 import (
@@ -22,13 +28,31 @@ import (
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
-// Artifact is one distribution file.
+// Artifact is one distribution file, local or offered by an index or a
+// find-links page.
 type Artifact struct {
-	Path     string // local path
+	Path     string // local path; "" for a remote file until it is fetched
+	URL      string // remote location, never with credentials; "" for a local file
 	Filename string // base name
 	Name     string // normalised project name
 	Version  pep440.Version
 	Wheel    *wheel.Filename // nil for an sdist
+
+	Hashes         map[string]string // algorithm → lowercase hex digest, as the source states them
+	Size           int64             // bytes; -1 when unknown
+	RequiresPython string            // PEP 345 Requires-Python of the file, "" when not given
+	Yanked         bool              // PEP 592
+	YankedReason   string
+	CoreMetadata   *CoreMetadata // PEP 658/714; nil when the index serves none
+	Source         string        // the directory, page or index that offered the file
+}
+
+// Location is the artifact's path, else its URL.
+func (a Artifact) Location() string {
+	if a.Path != "" {
+		return a.Path
+	}
+	return a.URL
 }
 
 // IsWheel reports whether the artifact is a wheel.
@@ -71,6 +95,7 @@ func ScanDirs(dirs []string) (*Local, error) {
 			if !ok {
 				continue
 			}
+			a.Source = d
 			l.byName[a.Name] = append(l.byName[a.Name], a)
 		}
 	}
@@ -93,7 +118,7 @@ func parseArtifact(path string) (Artifact, bool) {
 		if err != nil {
 			return Artifact{}, false
 		}
-		return Artifact{Path: path, Filename: base, Name: pep503.Normalize(fn.Distribution), Version: v, Wheel: &fn}, true
+		return Artifact{Path: path, Filename: base, Name: pep503.Normalize(fn.Distribution), Version: v, Wheel: &fn, Hashes: map[string]string{}, Size: -1}, true
 	}
 	for _, suf := range sdistSuffixes {
 		if !strings.HasSuffix(base, suf) {
@@ -105,7 +130,7 @@ func parseArtifact(path string) (Artifact, bool) {
 		for i := strings.LastIndex(stem, "-"); i > 0; i = strings.LastIndex(stem[:i], "-") {
 			v, err := pep440.Parse(stem[i+1:])
 			if err == nil {
-				return Artifact{Path: path, Filename: base, Name: pep503.Normalize(stem[:i]), Version: v}, true
+				return Artifact{Path: path, Filename: base, Name: pep503.Normalize(stem[:i]), Version: v, Hashes: map[string]string{}, Size: -1}, true
 			}
 		}
 	}
@@ -223,17 +248,21 @@ func splitBuild(s string) (int, string) {
 type NotFoundError struct {
 	Requirement string
 	Candidates  []string
-	Dirs        []string
+	Excluded    []string // "file (reason)" for yanked or Requires-Python-excluded files
+	Dirs        []string // the sources searched
 	TopTags     []string
 }
 
 func (e *NotFoundError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "no compatible artifact for %s in %s", e.Requirement, strings.Join(e.Dirs, ", "))
+	fmt.Fprintf(&b, "no compatible artifact for %s in %s", e.Requirement, Redact(strings.Join(e.Dirs, ", ")))
 	if len(e.Candidates) == 0 {
-		b.WriteString(": no file of that project was found; add its wheel to a --find-links directory")
+		b.WriteString(": no file of that project was found; add its wheel to a --find-links directory or the index")
 	} else {
 		fmt.Fprintf(&b, "; candidates found: %s", strings.Join(e.Candidates, ", "))
+	}
+	if len(e.Excluded) > 0 {
+		fmt.Fprintf(&b, "; skipped: %s", strings.Join(e.Excluded, ", "))
 	}
 	if len(e.TopTags) > 0 {
 		fmt.Fprintf(&b, "; the interpreter's top tags: %s", strings.Join(e.TopTags, ", "))

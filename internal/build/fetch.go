@@ -1,0 +1,450 @@
+package build
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/term"
+
+	"github.com/venvpkg/venvpkg/internal/index"
+	"github.com/venvpkg/venvpkg/internal/lock"
+	"github.com/venvpkg/venvpkg/internal/pep440"
+	"github.com/venvpkg/venvpkg/internal/pep503"
+	"github.com/venvpkg/venvpkg/internal/pep508"
+	"github.com/venvpkg/venvpkg/internal/wheel"
+)
+
+// maxDownloads bounds parallel downloads and index lookups.
+const maxDownloads = 8
+
+// Sources are the package sources of a build after flags, environment,
+// [tool.venvpkg] and the lock's own options are combined.
+type Sources struct {
+	IndexURLs []string // main index first; empty with --no-index
+	FindLinks []string
+}
+
+// envList splits a PIP_* variable holding several values, as pip does.
+func envList(name string) []string { return strings.Fields(os.Getenv(name)) }
+
+func envBool(name string) bool {
+	switch strings.ToLower(os.Getenv(name)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
+
+// sources resolves where artifacts come from. Each of --index-url,
+// --extra-index-url and --find-links, when given, replaces its PIP_*
+// variable, which replaces the [tool.venvpkg] key; the lock's own
+// --extra-index-url and --find-links lines are added, and its --index-url
+// is used when nothing else names one.
+func (b *builder) sources() Sources {
+	o := b.opts
+	var s Sources
+	links := o.FindLinks
+	if len(links) == 0 {
+		links = envList("PIP_FIND_LINKS")
+	}
+	if len(links) == 0 {
+		for _, l := range b.cfg.Tool.FindLinks {
+			if !strings.Contains(l, "://") && !filepath.IsAbs(l) {
+				l = filepath.Join(b.projDir, l)
+			}
+			links = append(links, l)
+		}
+	}
+	s.FindLinks = append(s.FindLinks, links...)
+	if b.lock != nil {
+		base := filepath.Dir(b.lock.Path)
+		for _, d := range b.lock.FindLinks {
+			if !strings.Contains(d, "://") && !filepath.IsAbs(d) {
+				d = filepath.Join(base, d)
+			}
+			s.FindLinks = append(s.FindLinks, d)
+		}
+	}
+	s.FindLinks = unique(s.FindLinks)
+
+	if o.NoIndex || envBool("PIP_NO_INDEX") || b.lock != nil && b.lock.NoIndex {
+		return s
+	}
+	main := firstNonEmpty(o.IndexURL, os.Getenv("PIP_INDEX_URL"), b.cfg.Tool.IndexURL)
+	if main == "" && b.lock != nil && len(b.lock.IndexURLs) > 0 {
+		main = b.lock.IndexURLs[len(b.lock.IndexURLs)-1]
+	}
+	if main == "" {
+		main = index.DefaultIndexURL
+	}
+	extra := o.ExtraIndexURLs
+	if len(extra) == 0 {
+		extra = envList("PIP_EXTRA_INDEX_URL")
+	}
+	if len(extra) == 0 {
+		extra = b.cfg.Tool.ExtraIndexURLs
+	}
+	s.IndexURLs = append([]string{main}, extra...)
+	if b.lock != nil {
+		s.IndexURLs = append(s.IndexURLs, b.lock.ExtraIndexURLs...)
+	}
+	s.IndexURLs = unique(s.IndexURLs)
+	return s
+}
+
+func unique(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func (b *builder) newFinder() error {
+	netrc, err := index.LoadNetrc()
+	if err != nil {
+		return err
+	}
+	creds := index.NewCredentials(netrc)
+	pyv, err := pep440.Parse(b.py.Version)
+	if err != nil {
+		return fmt.Errorf("interpreter version %q: %w", b.py.Version, err)
+	}
+	src := b.sources()
+	f, err := index.NewFinder(index.Options{
+		IndexURLs:   src.IndexURLs,
+		FindLinks:   src.FindLinks,
+		Credentials: creds,
+		Client:      index.NewClient(index.ClientOptions{Credentials: creds, Timeout: b.opts.Timeout}),
+		Cache:       index.NewCache(b.cacheDir),
+		Python:      pyv,
+		Supported:   b.py.Supported(),
+		Reporter:    &downloadReporter{log: b.log},
+	})
+	if err != nil {
+		return err
+	}
+	b.finder = f
+	for _, s := range f.Sources() {
+		b.log.Debugf("source %s", index.Redact(s))
+	}
+	return nil
+}
+
+// pick is the artifact chosen for one requirement of the lock.
+type pick struct {
+	req     lock.Requirement
+	art     index.Artifact
+	allowed []string // the lock's hashes in hash-checking mode
+	path    string   // local path once fetched
+}
+
+// selectArtifacts chooses an artifact for every requirement of the lock,
+// fetches them in parallel (checking sizes and hashes) and builds wheels
+// from the sdists among them.
+func (b *builder) selectArtifacts(ctx context.Context) error {
+	if err := b.newFinder(); err != nil {
+		return err
+	}
+	selfName := pep503.Normalize(b.cfg.Project.Name)
+	var picks []*pick
+	var problems []string
+	for _, r := range b.lock.Requirements {
+		if r.Name == selfName {
+			continue // the project itself is built from source
+		}
+		if b.opts.RequireHashes && len(r.Files) == 0 && len(r.Hashes) == 0 {
+			problems = append(problems, fmt.Sprintf("%s: %s==%s has no --hash, but --require-hashes is on; add --hash=sha256:<hex> (pip-compile --generate-hashes writes them)", r.Source, r.Display, r.Version))
+			continue
+		}
+		picks = append(picks, &pick{req: r})
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "\n"))
+	}
+	hashMode := b.lock.HashMode || b.opts.RequireHashes
+
+	// Choose: index pages are read in parallel.
+	errs := make([]error, len(picks))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxDownloads)
+	for i, p := range picks {
+		g.Go(func() error {
+			errs[i] = b.choose(gctx, p, hashMode)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := joinProblems(errs); err != nil {
+		return err
+	}
+
+	// Fetch in parallel.
+	errs = make([]error, len(picks))
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(maxDownloads)
+	for i, p := range picks {
+		g.Go(func() error {
+			path, err := b.finder.Fetch(gctx, p.art, p.allowed)
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", p.req.Source, err)
+				return nil
+			}
+			p.path = path
+			b.log.Debugf("%s==%s → %s", p.req.Name, p.req.Version, path)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := joinProblems(errs); err != nil {
+		return err
+	}
+
+	for _, p := range picks {
+		if p.art.IsWheel() {
+			b.wheels = append(b.wheels, p.path)
+			continue
+		}
+		whl, err := b.buildSdist(ctx, p)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p.req.Source, err)
+		}
+		b.wheels = append(b.wheels, whl)
+	}
+	sort.Strings(b.wheels)
+	return nil
+}
+
+func joinProblems(errs []error) error {
+	var msgs []string
+	for _, e := range errs {
+		if e != nil {
+			msgs = append(msgs, index.Redact(e.Error()))
+		}
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
+
+// choose picks the artifact of one requirement: from the files a
+// pylock.toml entry lists, else from the sources.
+func (b *builder) choose(ctx context.Context, p *pick, hashMode bool) error {
+	r := p.req
+	if len(r.Files) > 0 {
+		a, err := b.chooseLockFile(r)
+		if err != nil {
+			return err
+		}
+		p.art = a
+	} else {
+		if hashMode {
+			if len(r.Hashes) == 0 {
+				return fmt.Errorf("%s: %s has no --hash but the lock is in hash-checking mode; add --hash=sha256:<hex>", r.Source, r.Display)
+			}
+			p.allowed = r.Hashes
+		}
+		a, err := b.finder.Pinned(ctx, r.Name, r.Version, r.Exact, p.allowed)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Source, err)
+		}
+		p.art = a
+	}
+	if !p.art.IsWheel() && b.onlyBinary(r.Name) {
+		return fmt.Errorf("%s: %s==%s has no compatible wheel, only the sdist %s, and --only-binary forbids building it", r.Source, r.Display, r.Version, p.art.Filename)
+	}
+	return nil
+}
+
+func (b *builder) onlyBinary(name string) bool {
+	for _, v := range b.lock.OnlyBinary {
+		for _, n := range strings.Split(v, ",") {
+			if n = strings.TrimSpace(n); n == ":all:" || pep503.Normalize(n) == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// chooseLockFile picks from a pylock.toml entry's files the wheel whose
+// tags rank best for the target, else its sdist.
+func (b *builder) chooseLockFile(r lock.Requirement) (index.Artifact, error) {
+	sup := b.py.Supported()
+	best, bestRank := -1, 0
+	sdist := -1
+	var names []string
+	for i, f := range r.Files {
+		names = append(names, f.Name)
+		if f.Sdist {
+			if sdist < 0 {
+				sdist = i
+			}
+			continue
+		}
+		fn, err := wheel.ParseFilename(f.Name)
+		if err != nil {
+			return index.Artifact{}, fmt.Errorf("%s: %w", r.Source, err)
+		}
+		if pep503.Normalize(fn.Distribution) != r.Name {
+			return index.Artifact{}, fmt.Errorf("%s: the wheel %s is not a file of %s", r.Source, f.Name, r.Display)
+		}
+		rank, ok := sup.Rank(fn.Tags)
+		if ok && (best < 0 || rank < bestRank) {
+			best, bestRank = i, rank
+		}
+	}
+	i := best
+	if i < 0 {
+		i = sdist
+	}
+	if i < 0 {
+		var top []string
+		for j, t := range sup.Tags() {
+			if j == 5 {
+				break
+			}
+			top = append(top, t.String())
+		}
+		return index.Artifact{}, fmt.Errorf("%s: none of the wheels of %s fits the target and there is no sdist: %s; the interpreter's top tags: %s",
+			r.Source, r.Display, strings.Join(names, ", "), strings.Join(top, ", "))
+	}
+	f := r.Files[i]
+	a := index.Artifact{
+		Path: f.Path, URL: f.URL, Filename: f.Name, Name: r.Name,
+		Hashes: f.Hashes, Size: f.Size, Source: b.lock.Path,
+	}
+	if r.Version != "" {
+		v, err := pep440.Parse(r.Version)
+		if err != nil {
+			return index.Artifact{}, fmt.Errorf("%s: %w", r.Source, err)
+		}
+		a.Version = v
+	}
+	if !f.Sdist {
+		fn, _ := wheel.ParseFilename(f.Name)
+		a.Wheel = &fn
+		v, err := pep440.Parse(fn.Version)
+		if err != nil {
+			return index.Artifact{}, fmt.Errorf("%s: %s: %w", r.Source, f.Name, err)
+		}
+		if r.Version != "" && v.Compare(a.Version) != 0 {
+			return index.Artifact{}, fmt.Errorf("%s: the wheel %s is not version %s", r.Source, f.Name, r.Version)
+		}
+		a.Version = v
+	}
+	if a.Path != "" {
+		if _, err := os.Stat(a.Path); err != nil {
+			return index.Artifact{}, fmt.Errorf("%s: %s: %w", r.Source, f.Name, err)
+		}
+	}
+	return a, nil
+}
+
+// findBuildRequirement finds and fetches the wheel of a build requirement
+// (of the project or of an sdist) from the same sources.
+func (b *builder) findBuildRequirement(ctx context.Context, req pep508.Requirement) (string, error) {
+	a, err := b.finder.Best(ctx, req)
+	if err != nil {
+		return "", err
+	}
+	if !a.IsWheel() {
+		return "", fmt.Errorf("build requirement %s: only the sdist %s is available; provide a wheel", req.Name, a.Filename)
+	}
+	return b.finder.Fetch(ctx, a, nil)
+}
+
+// downloadReporter shows downloads: a progress bar of files and bytes when
+// the log goes to a terminal, one line per file otherwise, nothing with -q.
+type downloadReporter struct {
+	log *Logger
+
+	mu      sync.Mutex
+	started int
+	done    int
+	bar     *progressbar.ProgressBar
+}
+
+func (r *downloadReporter) terminal() (*os.File, bool) {
+	l := r.log
+	if l == nil || l.level < LevelInfo || l.level >= LevelDebug {
+		return nil, false
+	}
+	f, ok := l.w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, false
+	}
+	return f, true
+}
+
+func (r *downloadReporter) Start(a index.Artifact) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.started++
+	if f, ok := r.terminal(); ok {
+		if r.bar == nil {
+			r.bar = progressbar.NewOptions64(-1,
+				progressbar.OptionSetWriter(f),
+				progressbar.OptionShowBytes(true),
+				progressbar.OptionClearOnFinish(),
+				progressbar.OptionSetWidth(30),
+				progressbar.OptionThrottle(100*time.Millisecond),
+			)
+		}
+		r.bar.Describe(fmt.Sprintf("downloading %d/%d files", r.done, r.started))
+		return
+	}
+	size := ""
+	if a.Size >= 0 {
+		size = fmt.Sprintf(" (%s)", humanBytes(a.Size))
+	}
+	r.log.Infof("downloading %s%s", a.Filename, size)
+}
+
+func (r *downloadReporter) Add(n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.bar != nil {
+		_ = r.bar.Add64(n)
+	}
+}
+
+func (r *downloadReporter) Done(a index.Artifact, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.done++
+	if r.bar != nil {
+		r.bar.Describe(fmt.Sprintf("downloading %d/%d files", r.done, r.started))
+		if r.done == r.started {
+			_ = r.bar.Finish()
+			r.bar = nil
+		}
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/index"
+)
+
+func newCacheCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "cache",
+		Short: "Show or empty venvpkg's download cache",
+		Long: `venvpkg keeps downloaded wheels and sdists (by sha256), index pages (with their
+ETag and Last-Modified), wheels built from sdists and interpreter probes in one
+cache directory: $VENVPKG_CACHE_DIR, else $XDG_CACHE_HOME/venvpkg, else
+~/.cache/venvpkg. Builds may share it, also at the same time.`,
+		Args: cobra.NoArgs,
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "dir",
+		Short: "Print the cache directory",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fmt.Fprintln(cmd.OutOrStdout(), build.DefaultCacheDir())
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "clean",
+		Short: "Remove the cache directory and everything in it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := build.DefaultCacheDir()
+			if err := index.NewCache(dir).Clean(); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", dir)
+			return nil
+		},
+	})
+	return cmd
+}

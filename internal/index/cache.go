@@ -1,0 +1,331 @@
+package index
+
+import (
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Cache is venvpkg's download cache, shared by every build of a user:
+//
+//	artifacts/sha256/<ab>/<sha256>/<file name>   downloaded wheels and sdists, by content
+//	built/<sdist sha256>/<interpreter key>/<wheel> wheels built from sdists
+//	pages/<sha256 of URL>.json                   index pages with their HTTP validators
+//	tmp/                                         files being written
+//
+// Every file is written to tmp/ and renamed into place, so two builds that
+// fetch the same file at once each leave one complete copy, and a reader
+// never sees a partial file. Artifacts are hashed again whenever they are
+// reused; a corrupt one is removed and fetched anew.
+type Cache struct {
+	Dir string
+}
+
+// NewCache returns the cache rooted at dir.
+func NewCache(dir string) *Cache { return &Cache{Dir: dir} }
+
+func (c *Cache) artifactPath(sha, filename string) string {
+	return filepath.Join(c.Dir, "artifacts", "sha256", sha[:2], sha, filename)
+}
+
+func validSHA256(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// lookupArtifact returns the cached file with this sha256 and name after
+// hashing it again; a file that no longer matches is removed.
+func (c *Cache) lookupArtifact(sha, filename string) (string, map[string]string, bool) {
+	if c == nil || !validSHA256(sha) {
+		return "", nil, false
+	}
+	p := c.artifactPath(sha, filename)
+	sums, err := hashFile(p)
+	if err != nil {
+		return "", nil, false
+	}
+	if sums["sha256"] != sha {
+		os.Remove(p)
+		return "", nil, false
+	}
+	return p, sums, true
+}
+
+// tempFile creates a file in the cache's tmp directory.
+func (c *Cache) tempFile(pattern string) (*os.File, error) {
+	dir := filepath.Join(c.Dir, "tmp")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating cache directory: %w", err)
+	}
+	return os.CreateTemp(dir, pattern)
+}
+
+// commit renames a complete, closed temp file to dst, creating dst's
+// directory. When dst appeared meanwhile (another build), the rename
+// replaces it with identical content.
+func commit(tmp, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("creating cache directory: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return fmt.Errorf("storing %s in the cache: %w", filepath.Base(dst), err)
+	}
+	return nil
+}
+
+// pageEntry is a cached index page.
+type pageEntry struct {
+	URL          string `json:"url"`
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+	ContentType  string `json:"content_type"`
+	Body         []byte `json:"body"`
+}
+
+func (c *Cache) pagePath(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return filepath.Join(c.Dir, "pages", hex.EncodeToString(sum[:])+".json")
+}
+
+func (c *Cache) loadPage(url string) (*pageEntry, bool) {
+	if c == nil {
+		return nil, false
+	}
+	data, err := os.ReadFile(c.pagePath(url))
+	if err != nil {
+		return nil, false
+	}
+	var e pageEntry
+	if json.Unmarshal(data, &e) != nil || e.URL != url {
+		return nil, false
+	}
+	return &e, true
+}
+
+func (c *Cache) storePage(e *pageEntry) error {
+	if c == nil {
+		return nil
+	}
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	f, err := c.tempFile("page-*")
+	if err != nil {
+		return err
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return werr
+	}
+	if err := commit(f.Name(), c.pagePath(e.URL)); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return nil
+}
+
+// BuiltWheel returns the wheel built earlier from the sdist with this
+// sha256 for the interpreter key, if any.
+func (c *Cache) BuiltWheel(sdistSHA, interpKey string) (string, bool) {
+	if c == nil || !validSHA256(sdistSHA) {
+		return "", false
+	}
+	m, _ := filepath.Glob(filepath.Join(c.Dir, "built", sdistSHA, interpKey, "*.whl"))
+	if len(m) != 1 {
+		return "", false
+	}
+	return m[0], true
+}
+
+// StoreBuiltWheel copies a wheel built from the sdist with this sha256 into
+// the cache and returns the cached path.
+func (c *Cache) StoreBuiltWheel(sdistSHA, interpKey, wheelPath string) (string, error) {
+	if !validSHA256(sdistSHA) {
+		return "", fmt.Errorf("invalid sdist sha256 %q", sdistSHA)
+	}
+	in, err := os.Open(wheelPath)
+	if err != nil {
+		return "", err
+	}
+	defer in.Close()
+	f, err := c.tempFile("built-*")
+	if err != nil {
+		return "", err
+	}
+	_, werr := io.Copy(f, in)
+	if werr == nil {
+		werr = f.Sync()
+	}
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("caching the built wheel %s: %w", filepath.Base(wheelPath), werr)
+	}
+	dst := filepath.Join(c.Dir, "built", sdistSHA, interpKey, filepath.Base(wheelPath))
+	if err := commit(f.Name(), dst); err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return dst, nil
+}
+
+// Clean removes the whole cache directory.
+func (c *Cache) Clean() error {
+	if err := os.RemoveAll(c.Dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("removing cache %s: %w", c.Dir, err)
+	}
+	return nil
+}
+
+// Artifacts lists the cached artifact files, sorted.
+func (c *Cache) Artifacts() ([]string, error) {
+	var out []string
+	root := filepath.Join(c.Dir, "artifacts")
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if errors.Is(err, fs.ErrNotExist) && p == root {
+			return filepath.SkipDir
+		}
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			out = append(out, p)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out, err
+}
+
+// strongAlgos are the hash algorithms venvpkg computes and accepts.
+var strongAlgos = []string{"sha256", "sha384", "sha512"}
+
+// multiHash computes every strong digest in one pass.
+type multiHash struct {
+	hs map[string]hash.Hash
+	w  io.Writer
+}
+
+func newMultiHash() *multiHash {
+	m := &multiHash{hs: map[string]hash.Hash{"sha256": sha256.New(), "sha384": sha512.New384(), "sha512": sha512.New()}}
+	m.w = io.MultiWriter(m.hs["sha256"], m.hs["sha384"], m.hs["sha512"])
+	return m
+}
+
+func (m *multiHash) Write(p []byte) (int, error) { return m.w.Write(p) }
+
+func (m *multiHash) sums() map[string]string {
+	out := map[string]string{}
+	for k, h := range m.hs {
+		out[k] = hex.EncodeToString(h.Sum(nil))
+	}
+	return out
+}
+
+func hashFile(p string) (map[string]string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m := newMultiHash()
+	if _, err := io.Copy(m, f); err != nil {
+		return nil, fmt.Errorf("hashing %s: %w", p, err)
+	}
+	return m.sums(), nil
+}
+
+// HashMismatchError says a file's digest is not one the lock (or the
+// index) allows.
+type HashMismatchError struct {
+	File     string   // file name or path
+	Algo     string   // "sha256"
+	Expected []string // allowed digests of Algo
+	Actual   string
+	From     string // "the lock" or the index that stated the hash
+}
+
+func (e *HashMismatchError) Error() string {
+	return fmt.Sprintf("hash mismatch for %s: %s expects %s %s, got %s %s; the file changed or the pin is wrong (regenerate the lock from a trusted source)",
+		e.File, e.From, e.Algo, strings.Join(e.Expected, " or "), e.Algo, e.Actual)
+}
+
+// CheckHashes verifies computed digests against allowed "algo:hex" values
+// (pip's semantics: the file passes when any allowed digest matches).
+// md5 and sha1 are refused.
+func CheckHashes(file string, sums map[string]string, allowed []string) error {
+	if len(allowed) == 0 {
+		return nil
+	}
+	byAlgo := map[string][]string{}
+	var algos []string
+	for _, h := range allowed {
+		algo, hexsum, ok := strings.Cut(h, ":")
+		if !ok {
+			return fmt.Errorf("%s: hash %q is not algorithm:hex", file, h)
+		}
+		algo = strings.ToLower(algo)
+		if algo == "md5" || algo == "sha1" {
+			return fmt.Errorf("%s: %s hashes are too weak and are refused; use sha256", file, algo)
+		}
+		if !containsString(strongAlgos, algo) {
+			return fmt.Errorf("%s: unknown hash algorithm %q; use sha256", file, algo)
+		}
+		if _, ok := byAlgo[algo]; !ok {
+			algos = append(algos, algo)
+		}
+		byAlgo[algo] = append(byAlgo[algo], strings.ToLower(hexsum))
+		if sums[algo] == strings.ToLower(hexsum) {
+			return nil
+		}
+	}
+	algo := algos[0]
+	if _, ok := byAlgo["sha256"]; ok {
+		algo = "sha256"
+	}
+	return &HashMismatchError{File: file, Algo: algo, Expected: byAlgo[algo], Actual: sums[algo], From: "the lock"}
+}
+
+// checkSourceHashes verifies digests an index or lock file states for a
+// file; algorithms venvpkg does not compute are ignored.
+func checkSourceHashes(file, from string, sums, stated map[string]string) error {
+	for _, algo := range strongAlgos {
+		want, ok := stated[algo]
+		if ok && sums[algo] != want {
+			return &HashMismatchError{File: file, Algo: algo, Expected: []string{want}, Actual: sums[algo], From: from}
+		}
+	}
+	return nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
