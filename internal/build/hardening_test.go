@@ -28,6 +28,14 @@ def _row(name, data):
     return "%s,sha256=%s,%d" % (name, digest, len(data))
 
 def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    stall = os.environ.get("VENVPKG_TEST_BACKEND_STALL")
+    if stall:
+        # Like many backends, work in a temporary directory; then tell the
+        # interrupt test where we are and wait to be killed.
+        import tempfile, time
+        tempfile.mkdtemp(prefix="backend-")
+        open(stall, "w").close()
+        time.sleep(600)
     files = {
         "app/__init__.py": b"def main():\n    return 0\n",
         "app-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: app\nVersion: 1.0\nRequires-Dist: bad\n",

@@ -348,6 +348,9 @@ func (h *hooks) call(ctx context.Context, hook string, kwargs map[string]any, re
 	if err := os.MkdirAll(filepath.Dir(runner), 0o755); err != nil {
 		return false, err
 	}
+	if err := os.MkdirAll(filepath.Join(h.work, "tmp"), 0o755); err != nil {
+		return false, err
+	}
 	if err := os.WriteFile(runner, runnerScript, 0o644); err != nil {
 		return false, err
 	}
@@ -422,14 +425,16 @@ func (h *hooks) call(ctx context.Context, hook string, kwargs map[string]any, re
 
 // hookEnv is the caller's environment (SOURCE_DATE_EPOCH included) without
 // variables that would point Python or pip elsewhere, with the build
-// environment's bin first on PATH.
+// environment's bin first on PATH and TMPDIR inside the work directory, so
+// that what a killed backend leaves in its temporary directory goes away
+// with the work directory.
 func (h *hooks) hookEnv() []string {
-	var out []string
+	out := []string{"TMPDIR=" + filepath.Join(h.work, "tmp")}
 	path := ""
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasPrefix(k, "PYTHON"), k == "VIRTUAL_ENV", strings.HasPrefix(k, "PIP_"):
+		case strings.HasPrefix(k, "PYTHON"), k == "VIRTUAL_ENV", strings.HasPrefix(k, "PIP_"), k == "TMPDIR", k == "TMP", k == "TEMP":
 			continue
 		case k == "PATH":
 			path = v
