@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestTiny runs the whole bench command on the six-wheel web app, one round, and checks the report it writes.
+// It never looks at the timings.
+func TestTiny(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds packages and downloads Debian packages")
+	}
+	for _, tool := range []string{"apt-get", "dpkg-deb", "zstd", "unzip", "/usr/bin/python3.11"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not found (scripts/test-deps installs it): %v", tool, err)
+		}
+	}
+	dir := t.TempDir()
+	cfg := config{
+		Runs: 1, Scales: []int{1}, Tiny: true, Python: "/usr/bin/python3.11",
+		Work: filepath.Join(dir, "work"), Markdown: filepath.Join(dir, "bench.md"), SVG: filepath.Join(dir, "bench.svg"),
+		Log: t.Logf,
+	}
+	if err := bench(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(cfg.Markdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"## Machine", "| 1× | 6 |", "`markupsafe-2.1.2-cp311-cp311-linux_x86_64.whl`",
+		"| venvpkg build, cold cache | ", "| venvpkg build, warm (one-line change) | ",
+		"| venv + pip + dpkg-deb -Zzstd | ", "| floor: tar \\| zstd -T0 | ", "| unzip the wheels | ",
+		"| dh-virtualenv (defaults: xz) | not run at 1× (-dh-max-scale 0) |",
+		"| peak RSS under 500 MB (any scale) | ",
+	} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("the report lacks %q:\n%s", want, md)
+		}
+	}
+	svg, err := os.ReadFile(cfg.SVG)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		XMLName xml.Name
+		Rects   []struct{} `xml:"rect"`
+	}
+	if err := xml.Unmarshal(svg, &doc); err != nil {
+		t.Fatalf("the chart is not well-formed XML: %v", err)
+	}
+	// One background and one bar per tool that ran: cold, warm, pip, floor, unzip.
+	if doc.XMLName.Local != "svg" || len(doc.Rects) != 6 {
+		t.Errorf("chart root %q with %d rects, want svg with 6", doc.XMLName.Local, len(doc.Rects))
+	}
+	if _, err := os.Stat(cfg.Work); err != nil {
+		t.Errorf("the work directory given was removed: %v", err)
+	}
+}
+
+func TestParseScales(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     []int
+		err      bool
+	}{
+		{name: "default", in: "1,2,4", want: []int{1, 2, 4}},
+		{name: "spaces", in: " 1, 3", want: []int{1, 3}},
+		{name: "zero", in: "0", err: true},
+		{name: "word", in: "x", err: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseScales(tc.in)
+			if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
+				t.Errorf("parseScales(%q) = %v, %v; want %v, error %t", tc.in, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
