@@ -172,7 +172,7 @@ func ParseSimpleHTML(base *url.URL, data []byte) ([]Artifact, error) {
 			}
 			frag := u.Fragment
 			u.Fragment = ""
-			name, err := url.PathUnescape(path.Base(u.Path))
+			name, err := url.PathUnescape(path.Base(u.EscapedPath()))
 			if err != nil {
 				continue
 			}

@@ -263,7 +263,7 @@ func pylockFileOf(base string, pf pylockFile, sdist bool) (File, error) {
 			f.Name = filepath.Base(f.Path)
 		} else {
 			u, _ := url.Parse(f.URL)
-			n, err := url.PathUnescape(path.Base(u.Path))
+			n, err := url.PathUnescape(path.Base(u.EscapedPath()))
 			if err != nil {
 				return File{}, fmt.Errorf("url %q: %w", redactUserinfo(f.URL), err)
 			}
