@@ -62,10 +62,10 @@ func newServer(t *testing.T) *indextest.Server {
 	t.Helper()
 	s := indextest.New(t)
 	for name, data := range map[string][]byte{
-		"demo-1.0-py3-none-any.whl":       fakeWheel(t, "demo", "1.0"),
-		"demo-1.0.tar.gz":                 []byte("not really a tarball"),
-		"demo-2.0-py3-none-any.whl":       fakeWheel(t, "demo", "2.0"),
-		"old-1.0-py3-none-any.whl":        fakeWheel(t, "old", "1.0"),
+		"demo-1.0-py3-none-any.whl":        fakeWheel(t, "demo", "1.0"),
+		"demo-1.0.tar.gz":                  []byte("not really a tarball"),
+		"demo-2.0-py3-none-any.whl":        fakeWheel(t, "demo", "2.0"),
+		"old-1.0-py3-none-any.whl":         fakeWheel(t, "old", "1.0"),
 		"native-1.0-cp311-cp311-win32.whl": fakeWheel(t, "native", "1.0"),
 	} {
 		if err := s.Add(name, data); err != nil {
