@@ -279,9 +279,47 @@ func decodeError(file string, err error) error {
 	var derr *toml.DecodeError
 	if errors.As(err, &derr) {
 		row, col := derr.Position()
+		if msg := typeMismatch(derr); msg != "" {
+			return fmt.Errorf("%s:%d:%d: %s", file, row, col, msg)
+		}
 		return fmt.Errorf("%s:%d:%d: invalid TOML: %w", file, row, col, err)
 	}
 	return fmt.Errorf("%s: %w", file, err)
+}
+
+// typeMismatch rewords go-toml's "cannot decode TOML integer into struct
+// field config.Tool.Prefix of type string" as "tool.venvpkg.prefix must be
+// a string, not an integer"; "" for other errors.
+func typeMismatch(derr *toml.DecodeError) string {
+	rest, ok := strings.CutPrefix(derr.Error(), "toml: cannot decode TOML ")
+	if !ok || len(derr.Key()) == 0 {
+		return ""
+	}
+	got, _, _ := strings.Cut(rest, " ")
+	i := strings.LastIndex(rest, " of type ")
+	if i < 0 {
+		return ""
+	}
+	want := rest[i+len(" of type "):]
+	switch {
+	case want == "string":
+		want = "a string"
+	case want == "[]string":
+		want = "an array of strings"
+	case want == "bool":
+		want = "a boolean"
+	case strings.HasPrefix(want, "int") || strings.HasPrefix(want, "uint"):
+		want = "an integer"
+	case strings.HasPrefix(want, "[]"):
+		want = "an array of tables"
+	default:
+		want = "a table"
+	}
+	article := "a"
+	if strings.ContainsAny(got[:1], "aeiou") {
+		article = "an"
+	}
+	return fmt.Sprintf("%s must be %s, not %s %s", strings.Join(derr.Key(), "."), want, article, got)
 }
 
 func knownToolKeys() []string {
