@@ -49,6 +49,7 @@ type Options struct {
 	Lock       string
 	FindLinks  []string
 	NoIndex    bool
+
 	// IndexURL and ExtraIndexURLs are --index-url and --extra-index-url;
 	// with FindLinks, empty means PIP_INDEX_URL, PIP_EXTRA_INDEX_URL and
 	// PIP_FIND_LINKS, then [tool.venvpkg].
@@ -56,17 +57,19 @@ type Options struct {
 	ExtraIndexURLs []string
 	RequireHashes  bool          // --require-hashes: every requirement must carry a hash
 	Timeout        time.Duration // network timeout; 0 = 60s
-	Python     string
-	OutDir     string
-	Formats    []string // "deb"
-	Prefix     string
-	Version    string // PEP 440 version override
-	Release    string
-	NoCompile  bool
-	Strict     bool // unresolved shared libraries are errors
-	Jobs       int  // parallel installs and compile workers; 0 = number of CPUs
-	CacheDir   string
-	Log        *Logger
+	Retries        int           // retries of a failed request; 0 = 4, negative = none
+
+	Python    string
+	OutDir    string
+	Formats   []string // "deb", "rpm" or both; the venv is staged once for all
+	Prefix    string
+	Version   string // PEP 440 version override
+	Release   string
+	NoCompile bool
+	Strict    bool // unresolved shared libraries are errors
+	Jobs      int  // parallel installs and compile workers; 0 = number of CPUs
+	CacheDir  string
+	Log       *Logger
 }
 
 // Result describes a finished build.
@@ -147,6 +150,9 @@ func (b *builder) prepare(ctx context.Context) error {
 	}
 	b.cfg = cfg
 	b.name = cfg.PackageName()
+	for _, w := range cfg.Warnings {
+		b.warn(w)
+	}
 
 	b.prefix = firstNonEmpty(o.Prefix, cfg.Tool.Prefix, "/opt/venvs/"+b.name)
 	if err := config.ValidPrefix(b.prefix); err != nil {
@@ -169,11 +175,11 @@ func (b *builder) prepare(ctx context.Context) error {
 	if len(b.formats) == 0 {
 		b.formats = []string{"deb"}
 	}
-	for _, f := range b.formats {
-		if f != "deb" {
-			return fmt.Errorf("--format %q is not supported; use deb", f)
-		}
+	formats, err := packageFormats(b.formats)
+	if err != nil {
+		return err
 	}
+	b.formats = formats
 	b.outDir = firstNonEmpty(o.OutDir, "dist")
 	b.cacheDir = o.CacheDir
 	if b.cacheDir == "" {
@@ -452,13 +458,7 @@ func (b *builder) packageIt(ctx context.Context) error {
 		MTime:       b.epoch,
 		Compression: firstNonEmpty(b.cfg.Tool.Compression, "zstd"),
 	}
-	out, err := pkg.WriteDeb(ctx, p, b.outDir)
-	if err != nil {
-		return err
-	}
-	b.res.Packages = append(b.res.Packages, out)
-	b.log.Infof("wrote %s", out)
-	return nil
+	return b.writePackages(ctx, p, v)
 }
 
 // interpreterDepends names the package that provides the target interpreter:

@@ -15,6 +15,7 @@ func newBuildCmd() *cobra.Command {
 		formats string
 		quiet   bool
 		verbose int
+		retries int
 	)
 	cmd := &cobra.Command{
 		Use:   "build [PROJECT_DIR]",
@@ -46,6 +47,10 @@ indexes, are checked against the lock's hashes and cached in $VENVPKG_CACHE_DIR.
 			case verbose > 0:
 				level = build.LevelDebug
 			}
+			o.Retries = retries
+			if retries <= 0 {
+				o.Retries = -1 // none; 0 would mean the default
+			}
 			o.Log = build.NewLogger(cmd.ErrOrStderr(), level)
 			res, err := build.Run(cmd.Context(), o)
 			if err != nil {
@@ -65,9 +70,10 @@ indexes, are checked against the lock's hashes and cached in $VENVPKG_CACHE_DIR.
 	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another index to search (repeatable; default $PIP_EXTRA_INDEX_URL, [tool.venvpkg] extra-index-urls)")
 	f.BoolVar(&o.RequireHashes, "require-hashes", false, "require a --hash for every requirement of the lock (pip's hash-checking mode)")
 	f.DurationVar(&o.Timeout, "timeout", 0, "network timeout for connecting and for a stalled transfer (default 60s)")
+	f.IntVar(&retries, "retries", 4, "retries of a failed request (connection errors, 5xx, 429), with exponential backoff")
 	f.StringVar(&o.Python, "python", "", "absolute path of the target interpreter (default [tool.venvpkg] python, else /usr/bin/python3)")
 	f.StringVar(&o.OutDir, "out", "dist", "output directory")
-	f.StringVar(&formats, "format", "deb", "package format")
+	f.StringVar(&formats, "format", "deb", "package formats: deb, rpm, or deb,rpm for both from one staged virtualenv")
 	f.StringVar(&o.Prefix, "prefix", "", "install prefix of the virtualenv (default /opt/venvs/<name>)")
 	f.StringVar(&o.Version, "version", "", "override the project's version (PEP 440)")
 	f.StringVar(&o.Release, "release", "", "package release (default [tool.venvpkg] release, else 1)")

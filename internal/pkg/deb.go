@@ -45,7 +45,13 @@ type Package struct {
 	// member (SOURCE_DATE_EPOCH); it must be set.
 	MTime time.Time
 	// Compression of data.tar: "zstd" (default), "xz", "gzip" or "none".
+	// An .rpm payload uses the same algorithm ("none" writes gzip at
+	// level 0).
 	Compression string
+	// Files are added to the payload besides Root's tree.
+	Files []File
+	// Scripts are the maintainer scripts or scriptlets.
+	Scripts Scripts
 }
 
 // debArches maps Go's GOARCH to Debian architecture names where they differ.
@@ -236,6 +242,11 @@ func WriteDeb(ctx context.Context, p *Package, outDir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
 	}
+	cs, scripts, cleanup, err := payload(q, cs, func(string) bool { return true })
+	if err != nil {
+		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
+	}
+	defer cleanup()
 	info := &nfpm.Info{
 		Name:          q.Name,
 		Arch:          q.Arch,
@@ -254,6 +265,7 @@ func WriteDeb(ctx context.Context, p *Package, outDir string) (string, error) {
 		Overridables: nfpm.Overridables{
 			Depends:  q.Depends,
 			Contents: cs,
+			Scripts:  scripts,
 			Deb:      nfpm.Deb{Compression: q.Compression},
 		},
 	}

@@ -1,0 +1,3 @@
+"""A module that only version 1 ships: upgrades must remove it."""
+
+LEGACY = True
