@@ -128,7 +128,7 @@ func (b *builder) newFinder() error {
 		IndexURLs:   src.IndexURLs,
 		FindLinks:   src.FindLinks,
 		Credentials: creds,
-		Client:      index.NewClient(index.ClientOptions{Credentials: creds, Timeout: b.opts.Timeout}),
+		Client:      index.NewClient(index.ClientOptions{Credentials: creds, Timeout: b.opts.Timeout, Retries: b.opts.Retries}),
 		Cache:       index.NewCache(b.cacheDir),
 		Python:      pyv,
 		Supported:   b.py.Supported(),
