@@ -154,7 +154,8 @@ func compressed(data []byte) (gz, xzData []byte, err error) {
 		return nil, nil, err
 	}
 	var x bytes.Buffer
-	xw, err := xz.NewWriter(&x)
+	// A dictionary no larger than the data keeps small indexes cheap.
+	xw, err := xz.WriterConfig{DictCap: min(max(len(data), 1<<12), 8<<20)}.NewWriter(&x)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -14,7 +14,9 @@ package repo
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 
 	"github.com/venvpkg/venvpkg/internal/sign"
 )
@@ -251,47 +255,75 @@ func removeLeftovers(ctx context.Context, st Storage, names []string) error {
 	return nil
 }
 
-// aptSuite is the published state of one APT suite.
+// aptSuite is the published state of one APT suite: what its InRelease,
+// the file apt reads first and publish renames last, lists.
 type aptSuite struct {
 	release    paragraph
 	components map[string][]debEntry
 	arches     []string
-	files      map[string]fileSum // index files listed in Release
+	files      map[string]fileSum // index files listed in InRelease
+	// signed is false when InRelease is missing, Release or Release.gpg
+	// do not match it (a publish failed between the renames), or the
+	// signatures are not the signer's (a new key): the suite is then
+	// rewritten even when no package changes.
+	signed bool
 }
 
-// readAPTSuite reads dists/<suite>/Release and the Packages files it lists.
-func readAPTSuite(ctx context.Context, st Storage, suite string) (*aptSuite, error) {
+// readAPTSuite reads dists/<suite>/InRelease and the Packages files it
+// lists, through their by-hash names, which hold exactly the listed
+// content even when a failed publish renamed newer files into place.
+func readAPTSuite(ctx context.Context, st Storage, suite string, signer *sign.Signer) (*aptSuite, error) {
 	dir := AptRoot + "/dists/" + suite + "/"
 	s := &aptSuite{components: map[string][]debEntry{}, files: map[string]fileSum{}}
-	data, err := readAll(ctx, st, dir+"Release")
+	in, err := readAll(ctx, st, dir+"InRelease")
 	if errors.Is(err, fs.ErrNotExist) {
 		return s, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %sRelease: %w", dir, err)
+		return nil, fmt.Errorf("reading %sInRelease: %w", dir, err)
 	}
-	paras, err := parseDeb822(bytes.NewReader(data))
+	block, _ := clearsign.Decode(in)
+	if block == nil {
+		return nil, fmt.Errorf("%sInRelease is not a clear-signed message; repair or remove the suite", dir)
+	}
+	paras, err := parseDeb822(bytes.NewReader(block.Plaintext))
 	if err != nil || len(paras) != 1 {
-		return nil, fmt.Errorf("reading %sRelease: not one paragraph (%v)", dir, err)
+		return nil, fmt.Errorf("reading %sInRelease: not one paragraph (%v)", dir, err)
 	}
 	s.release = paras[0]
 	s.arches = strings.Fields(s.release.Get("Architectures"))
 	s.files = releaseHashes(s.release)
+	s.signed = true
+	if signer != nil {
+		release, rerr := readAll(ctx, st, dir+"Release")
+		gpg, gerr := readAll(ctx, st, dir+"Release.gpg")
+		s.signed = rerr == nil && gerr == nil &&
+			bytes.Equal(bytes.TrimRight(release, "\n"), bytes.TrimRight(block.Plaintext, "\n")) &&
+			verifyClear(signer, in) == nil &&
+			signer.VerifyDetached(release, gpg) == nil
+	}
 	for _, comp := range strings.Fields(s.release.Get("Components")) {
 		seen := map[string]bool{}
 		s.components[comp] = nil
 		for _, arch := range s.arches {
-			name := dir + comp + "/binary-" + arch + "/Packages"
-			data, err := readAll(ctx, st, name)
-			if errors.Is(err, fs.ErrNotExist) {
+			name := comp + "/binary-" + arch + "/Packages"
+			sum, ok := s.files[name]
+			if !ok {
 				continue
 			}
+			data, err := readAll(ctx, st, dir+comp+"/binary-"+arch+"/by-hash/SHA256/"+sum.sha256)
+			if errors.Is(err, fs.ErrNotExist) {
+				data, err = readAll(ctx, st, dir+name)
+			}
 			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", name, err)
+				return nil, fmt.Errorf("reading %s: %w", dir+name, err)
+			}
+			if got := sumOf(data); got.sha256 != sum.sha256 {
+				return nil, fmt.Errorf("%s%s does not have the SHA256 InRelease lists; the suite is damaged, republish it", dir, name)
 			}
 			paras, err := parseDeb822(bytes.NewReader(data))
 			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", name, err)
+				return nil, fmt.Errorf("reading %s: %w", dir+name, err)
 			}
 			for _, p := range paras {
 				e := debEntry{fields: p}
@@ -304,6 +336,11 @@ func readAPTSuite(ctx context.Context, st Storage, suite string) (*aptSuite, err
 		}
 	}
 	return s, nil
+}
+
+func verifyClear(s *sign.Signer, msg []byte) error {
+	_, err := s.VerifyClearSigned(msg)
+	return err
 }
 
 // poolReferences returns every pool file the suites other than skip
@@ -320,10 +357,10 @@ func poolReferences(ctx context.Context, st Storage, skip string) (map[string]st
 			continue
 		}
 		suite, file, _ := strings.Cut(rest, "/")
-		if suite == skip || file != "Release" {
+		if suite == skip || file != "InRelease" {
 			continue
 		}
-		s, err := readAPTSuite(ctx, st, suite)
+		s, err := readAPTSuite(ctx, st, suite, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -347,7 +384,7 @@ func publishAPT(ctx context.Context, st Storage, debs []*input, o *Options, res 
 			return err
 		}
 	}
-	old, err := readAPTSuite(ctx, st, o.Suite)
+	old, err := readAPTSuite(ctx, st, o.Suite, o.Signer)
 	if err != nil {
 		return err
 	}
@@ -369,7 +406,7 @@ func publishAPT(ctx context.Context, st Storage, debs []*input, o *Options, res 
 	for comp, es := range old.components {
 		components[comp] = slices.Clone(es)
 	}
-	changed := old.release == nil
+	changed := old.release == nil || !old.signed
 	var toWrite []*input
 	var toWritePaths []string
 	seenNew := map[string]string{}
@@ -573,6 +610,101 @@ func keepNewestRPMs(ps []rpmPackage, keep int) (kept, gone []rpmPackage) {
 	return kept, gone
 }
 
+// yumRepo is the published state of a YUM repository: what its
+// repomd.xml, renamed into place last, lists.
+type yumRepo struct {
+	exists   bool
+	packages []rpmPackage
+	meta     []string // repodata files repomd.xml lists
+	// signed is false when repomd.xml.asc is not the signer's signature of
+	// repomd.xml (a failed publish, or a new key).
+	signed bool
+}
+
+func readYUMRepo(ctx context.Context, st Storage, root string, signer *sign.Signer) (*yumRepo, error) {
+	r := &yumRepo{}
+	md, err := readAll(ctx, st, root+"repodata/repomd.xml")
+	if errors.Is(err, fs.ErrNotExist) {
+		return r, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.exists, r.signed = true, true
+	if signer != nil {
+		asc, err := readAll(ctx, st, root+"repodata/repomd.xml.asc")
+		r.signed = err == nil && signer.VerifyDetached(md, asc) == nil
+	}
+	if r.meta, err = repomdLocations(md); err != nil {
+		return nil, fmt.Errorf("%srepodata/repomd.xml: %w", root, err)
+	}
+	var primary string
+	for _, l := range r.meta {
+		if strings.HasSuffix(l, "-primary.xml.gz") {
+			primary = l
+		}
+	}
+	if primary == "" {
+		return nil, fmt.Errorf("%srepodata/repomd.xml lists no primary metadata; the repository is damaged", root)
+	}
+	gz, err := readAll(ctx, st, root+primary)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", root+primary, err)
+	}
+	listed, err := primaryLocations(gz)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", root+primary, err)
+	}
+	for _, l := range listed {
+		if !strings.HasPrefix(l.href, "packages/") || path.Clean(l.href) != l.href {
+			return nil, fmt.Errorf("%s lists %q, which venvpkg does not publish; the repository is damaged", root+primary, l.href)
+		}
+		p, err := readPublishedRPM(ctx, st, root+l.href)
+		if err != nil {
+			return nil, err
+		}
+		if p.sum.sha256 != l.sha256 {
+			return nil, fmt.Errorf("%s does not have the checksum %s lists; the repository is damaged, republish it", root+l.href, primary)
+		}
+		p.location = l.href
+		r.packages = append(r.packages, p)
+	}
+	return r, nil
+}
+
+type primaryLocation struct{ href, sha256 string }
+
+// primaryLocations reads the package locations and checksums of a
+// primary.xml.gz.
+func primaryLocations(gz []byte) ([]primaryLocation, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Package []struct {
+			Checksum struct {
+				Type  string `xml:"type,attr"`
+				Value string `xml:",chardata"`
+			} `xml:"checksum"`
+			Location struct {
+				Href string `xml:"href,attr"`
+			} `xml:"location"`
+		} `xml:"package"`
+	}
+	if err := xml.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&doc); err != nil {
+		return nil, err
+	}
+	var out []primaryLocation
+	for _, p := range doc.Package {
+		if p.Checksum.Type != "sha256" {
+			return nil, fmt.Errorf("package %s has a %s checksum, not sha256", p.Location.Href, p.Checksum.Type)
+		}
+		out = append(out, primaryLocation{p.Location.Href, p.Checksum.Value})
+	}
+	return out, nil
+}
+
 func publishYUM(ctx context.Context, st Storage, rpms []*input, o *Options, res *Result) error {
 	root := RPMRoot + "/" + o.Suite + "/"
 	names, err := st.List(ctx, strings.TrimSuffix(root, "/"))
@@ -584,36 +716,19 @@ func publishYUM(ctx context.Context, st Storage, rpms []*input, o *Options, res 
 			return err
 		}
 	}
-	var oldMeta []string
-	repomd, err := readAll(ctx, st, root+"repodata/repomd.xml")
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		if len(rpms) == 0 {
-			return nil
-		}
-	case err != nil:
+	old, err := readYUMRepo(ctx, st, root, o.Signer)
+	if err != nil {
 		return err
-	default:
-		if oldMeta, err = repomdLocations(repomd); err != nil {
-			return fmt.Errorf("%srepodata/repomd.xml: %w", root, err)
-		}
 	}
-	// The published packages are the .rpm files under packages/.
-	var pkgs []rpmPackage
+	if !old.exists && len(rpms) == 0 {
+		return nil
+	}
+	pkgs := slices.Clone(old.packages)
 	have := map[string]int{}
-	for _, n := range names {
-		if !strings.HasPrefix(n, root+"packages/") || !strings.HasSuffix(n, ".rpm") {
-			continue
-		}
-		p, err := readPublishedRPM(ctx, st, n)
-		if err != nil {
-			return err
-		}
-		p.location = strings.TrimPrefix(n, root)
-		have[p.location] = len(pkgs)
-		pkgs = append(pkgs, p)
+	for i, p := range pkgs {
+		have[p.location] = i
 	}
-	changed := repomd == nil
+	changed := !old.exists || !old.signed
 	var toWrite []*input
 	for _, in := range rpms {
 		loc := "packages/" + in.rpm.fileName()
@@ -662,16 +777,20 @@ func publishYUM(ctx context.Context, st Storage, rpms []*input, o *Options, res 
 	if err := o.Signer.ArmoredDetachSign(&asc, bytes.NewReader(md)); err != nil {
 		return err
 	}
+	// 1. Packages; a file of the same name not listed by repomd.xml is
+	// left over from a failed publish and is replaced.
 	for _, in := range toWrite {
 		if err := putFile(ctx, st, root+"packages/"+in.rpm.fileName(), in.file); err != nil {
 			return err
 		}
 	}
+	// 2. Metadata under content-addressed names.
 	for _, m := range meta {
 		if err := putBytes(ctx, st, root+m.location, m.data); err != nil {
 			return err
 		}
 	}
+	// 3. repomd.xml and its signature under temp names, then renamed.
 	for _, f := range []struct {
 		name string
 		data []byte
@@ -685,23 +804,27 @@ func publishYUM(ctx context.Context, st Storage, rpms []*input, o *Options, res 
 			return fmt.Errorf("renaming %s into place: %w", n, err)
 		}
 	}
-	for _, p := range gone {
-		if err := st.Remove(ctx, root+p.location); err != nil {
-			return fmt.Errorf("removing pruned %s: %w", p.location, err)
-		}
-	}
+	// 4. Clean up: packages no longer listed (pruned, or left by a failed
+	// publish) and metadata neither the new nor the previous repomd.xml
+	// lists.
 	keep := map[string]bool{}
+	for _, p := range pkgs {
+		keep[p.location] = true
+	}
 	for _, m := range meta {
 		keep[m.location] = true
 	}
-	for _, l := range oldMeta {
+	for _, l := range old.meta {
 		keep[l] = true
 	}
 	for _, n := range names {
 		rel := strings.TrimPrefix(n, root)
-		if strings.HasPrefix(rel, "repodata/") && !strings.HasPrefix(rel, "repodata/repomd.xml") && !keep[rel] {
+		if strings.HasPrefix(rel, "packages/") || strings.HasPrefix(rel, "repodata/") && !strings.HasPrefix(rel, "repodata/repomd.xml") {
+			if keep[rel] {
+				continue
+			}
 			if err := st.Remove(ctx, n); err != nil {
-				return fmt.Errorf("removing old %s: %w", n, err)
+				return fmt.Errorf("removing %s: %w", n, err)
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package repo
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/xml"
 	"io"
 	"testing"
 )
@@ -99,3 +100,18 @@ func TestYUMMetadataGolden(t *testing.T) {
 	}
 	checkGolden(t, "repomd.xml.golden", repomdXML(meta, testTime))
 }
+
+func gunzip(t *testing.T, gz []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(gz))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func xmlUnmarshal(data []byte, v any) error { return xml.Unmarshal(data, v) }

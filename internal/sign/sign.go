@@ -240,3 +240,32 @@ func (s *Signer) SignRPM(data io.Reader) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// VerifyDetached checks that sig, an armored or binary detached signature,
+// was made of data by this signer's key.
+func (s *Signer) VerifyDetached(data, sig []byte) error {
+	keys := openpgp.EntityList{s.entity}
+	var err error
+	if bytes.Contains(sig, []byte("-----BEGIN PGP SIGNATURE")) {
+		_, err = openpgp.CheckArmoredDetachedSignature(keys, bytes.NewReader(data), bytes.NewReader(sig), nil)
+	} else {
+		_, err = openpgp.CheckDetachedSignature(keys, bytes.NewReader(data), bytes.NewReader(sig), nil)
+	}
+	if err != nil {
+		return fmt.Errorf("signature check with key %s: %w", s.Fingerprint(), err)
+	}
+	return nil
+}
+
+// VerifyClearSigned checks that msg is a clear-signed message made by this
+// signer's key and returns its text.
+func (s *Signer) VerifyClearSigned(msg []byte) ([]byte, error) {
+	b, _ := clearsign.Decode(msg)
+	if b == nil {
+		return nil, errors.New("not a clear-signed message")
+	}
+	if _, err := b.VerifySignature(openpgp.EntityList{s.entity}, nil); err != nil {
+		return nil, fmt.Errorf("signature check with key %s: %w", s.Fingerprint(), err)
+	}
+	return b.Plaintext, nil
+}
