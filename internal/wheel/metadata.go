@@ -2,6 +2,7 @@ package wheel
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -36,9 +37,10 @@ const maxHeaderLine = 1 << 20
 func parseHeaders(r io.Reader) ([]header, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxHeaderLine)
+	sc.Split(scanEmailLines)
 	var hs []header
 	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSuffix(sc.Text(), "\r")
+		line := sc.Text()
 		if line == "" {
 			break
 		}
@@ -65,6 +67,27 @@ func parseHeaders(r io.Reader) ([]header, error) {
 		return nil, err
 	}
 	return hs, nil
+}
+
+// scanEmailLines is a bufio.SplitFunc that ends lines at "\r\n", "\n" or a
+// lone "\r", as Python's email parser does; a value therefore never holds
+// a line break.
+func scanEmailLines(data []byte, atEOF bool) (int, []byte, error) {
+	if i := bytes.IndexAny(data, "\r\n"); i >= 0 {
+		switch {
+		case data[i] == '\n':
+			return i + 1, data[:i], nil
+		case i+1 < len(data) && data[i+1] == '\n':
+			return i + 2, data[:i], nil
+		case i+1 < len(data) || atEOF:
+			return i + 1, data[:i], nil
+		}
+		return 0, nil, nil // a "\n" may follow the "\r"
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
 }
 
 // ParseMetadata parses core metadata. Name and Version are required.
