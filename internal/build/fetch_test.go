@@ -380,6 +380,11 @@ func TestSdistBuiltWithSetuptools(t *testing.T) {
 	if !strings.Contains(log.String(), "building tinylib-0.3.tar.gz from its sdist") {
 		t.Errorf("the log does not show the sdist build:\n%s", log.String())
 	}
+	// setuptools 66 answers get_requires_for_build_wheel with ["wheel"]:
+	// the frontend must have looked it up in the same index.
+	if srv.Hits("/simple/wheel/") == 0 {
+		t.Errorf("wheel, which get_requires_for_build_wheel asks for, was never looked up in the index")
+	}
 	built, _ := filepath.Glob(filepath.Join(cache, "built", "*", "*", "tinylib-0.3-*.whl"))
 	if len(built) != 1 {
 		t.Errorf("built-wheel cache holds %v, want one tinylib wheel", built)
