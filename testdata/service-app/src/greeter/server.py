@@ -1,4 +1,4 @@
-"""HTTP server answering GET / with its greeting, version and process id.
+"""HTTP server answering GET / with its greeting (from --config), $GREETER_MESSAGE, version and process id.
 
 Listens on the socket systemd passes (LISTEN_FDS, LISTEN_PID; sd_listen_fds(3)) when there is one, else binds
 --bind host:port itself, as gunicorn does.
@@ -50,7 +50,8 @@ def main(argv=None):
     parser.add_argument("--config", default="/etc/greeter/app.conf")
     args = parser.parse_args(argv)
     greeting = read_greeting(args.config)
-    body = f"{greeting}\ngreeter {__version__} pid {os.getpid()}\n".encode()
+    message = os.environ.get("GREETER_MESSAGE", "-")
+    body = f"{greeting}\nmessage {message}\ngreeter {__version__} pid {os.getpid()}\n".encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
