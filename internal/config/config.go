@@ -234,6 +234,9 @@ func Parse(file string, data []byte) (*Config, error) {
 					table, known = "[tool.venvpkg.services."+key[3]+"]", serviceKeys()
 				case len(key) == 5 && key[2] == "config":
 					table, known = fmt.Sprintf("[tool.venvpkg.config] %q", key[3]), configFileKeys()
+				case len(key) == 4 && key[2] == "config":
+					// go-toml leaves an inline table's own key out of the path.
+					table, known = "an entry of [tool.venvpkg.config]", configFileKeys()
 				}
 				unknown = append(unknown, fmt.Sprintf("%s:%d: unknown key %q in %s (known keys: %s)", file, row, key[len(key)-1], table, strings.Join(known, ", ")))
 			}
