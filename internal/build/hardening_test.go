@@ -331,6 +331,8 @@ func hostileCases() []struct {
 			pfx + `bad-1.0.dist-info/entry_points.txt:2: [gui_scripts] script name "python3" would replace the environment's interpreter`},
 		{"entry point python3.11", hostileWheel{members: with(entryPoints("[console_scripts]\npython3.11 = bad:main\n"))},
 			pfx + `bad-1.0.dist-info/entry_points.txt:2: [console_scripts] script name "python3.11" would replace the environment's interpreter`},
+		{".data/scripts shadowing python3", hostileWheel{members: with(member{name: "bad-1.0.data/scripts/python3", data: []byte("#!python\n")})},
+			pfx + `bad-1.0.data/scripts/python3 would replace the environment's interpreter python3; scripts must not be named python, python3 or python3.X`},
 		{"RECORD misses a file", hostileWheel{members: with(member{name: "bad/unlisted.py", data: []byte("x"), noRow: true})},
 			pfx + `bad/unlisted.py is not listed in bad-1.0.dist-info/RECORD`},
 		{"RECORD lists a missing file", hostileWheel{members: baseMembers(), rows: []string{"bad/gone.py,sha256=AAAA,1"}},

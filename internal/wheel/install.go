@@ -282,6 +282,9 @@ func (in *installer) target(name string, dropped map[string]bool) (string, int, 
 		if strings.Contains(sub, "/") {
 			return "", 0, fmt.Errorf("%s is in a directory inside %s/scripts; scripts must be regular files directly in it", name, c.dataDir)
 		}
+		if reservedScript(sub) {
+			return "", 0, fmt.Errorf("%s would replace the environment's interpreter %s; scripts must not be named python, python3 or python3.X", name, sub)
+		}
 		if dropped[sub] {
 			return "", kindSkip, nil
 		}

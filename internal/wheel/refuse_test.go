@@ -159,6 +159,8 @@ func TestInstallRefuses(t *testing.T) {
 		{name: "entry point python3", files: with(map[string]string{"bad-1.0.dist-info/entry_points.txt": "[console_scripts]\npython3 = bad:main\n"}), want: `script name "python3" would replace the environment's interpreter`},
 		{name: "entry point python3.11", files: with(map[string]string{"bad-1.0.dist-info/entry_points.txt": "[console_scripts]\npython3.11 = bad:main\n"}), want: `"python3.11" would replace`},
 		{name: "entry point pythonw", files: with(map[string]string{"bad-1.0.dist-info/entry_points.txt": "[gui_scripts]\npythonw = bad:main\n"}), want: `"pythonw" would replace`},
+		{name: "data script python3", files: with(map[string]string{"bad-1.0.data/scripts/python3": "#!python\n"}), want: "bad-1.0.data/scripts/python3 would replace the environment's interpreter python3"},
+		{name: "data script python3.12t", files: with(map[string]string{"bad-1.0.data/scripts/python3.12t": "#!python\n"}), want: "would replace the environment's interpreter python3.12t"},
 		{name: "entry point without callable", files: with(map[string]string{"bad-1.0.dist-info/entry_points.txt": "[console_scripts]\nx = bad\n"}), want: "names no callable"},
 		{name: "entry point defined twice", files: with(map[string]string{"bad-1.0.dist-info/entry_points.txt": "[console_scripts]\nx = bad:a\n[gui_scripts]\nx = bad:b\n"}), want: `script "x" is defined twice`},
 		{name: "two members to one path", files: with(map[string]string{"bad-1.0.data/purelib/bad/__init__.py": "x = 1\n"}), want: "both install to"},
