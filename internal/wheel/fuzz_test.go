@@ -179,3 +179,29 @@ func FuzzOpenArchive(f *testing.F) {
 		}
 	})
 }
+
+// TestParseMetadataLineEnds: "\r\n", "\n" and a lone "\r" all end a line,
+// as in Python's email parser, so no value carries a line break.
+func TestParseMetadataLineEnds(t *testing.T) {
+	tests := []struct {
+		name, data, version, summary string
+	}{
+		{name: "LF", data: "Name: a\nVersion: 1\nSummary: s\n", version: "1", summary: "s"},
+		{name: "CRLF", data: "Name: a\r\nVersion: 1\r\nSummary: s\r\n", version: "1", summary: "s"},
+		{name: "CR", data: "Name: a\rVersion: 1\rSummary: s\r", version: "1", summary: "s"},
+		{name: "CR inside a value ends the header block", data: "Name: a\nVersion: 0\r0\nSummary: s\n", version: "0"},
+		{name: "CR then continuation", data: "Name: a\rVersion: 1\rSummary: one\r two\r\rbody\r", version: "1", summary: "one two"},
+		{name: "CR at the end of the input", data: "Name: a\nVersion: 2\r", version: "2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseMetadata(strings.NewReader(tt.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Name != "a" || m.Version != tt.version || m.Summary != tt.summary {
+				t.Errorf("ParseMetadata(%q) = %+v, want a %s summary %q", tt.data, m, tt.version, tt.summary)
+			}
+		})
+	}
+}
