@@ -24,7 +24,7 @@ type Requirement struct {
 	Hashes  []string // "sha256:<hex>" lowercase; sha384 and sha512 are allowed too
 	Marker  string   // normalised marker text, kept for messages; "" when none
 	Source  string   // "path:line" of the requirement line
-	Files   []File   // pylock.toml: the entry's wheels and sdist; empty for requirements files
+	Files   []File   `json:",omitempty"` // pylock.toml: the entry's wheels and sdist; none for requirements files
 }
 
 // Lock is a parsed requirements file with its includes and constraints

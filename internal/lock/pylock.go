@@ -176,14 +176,16 @@ func ParsePylock(file string, env pep508.Environment, self string) (*Lock, error
 			}
 		}
 		req := Requirement{Name: name, Display: p.Name, Marker: p.Marker, Source: where}
-		if p.Version != "" {
-			v, err := pep440.Parse(p.Version)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: version %q: %w", where, p.Version, err))
-				continue
-			}
-			req.Version = v.String()
+		if p.Version == "" {
+			errs = append(errs, fmt.Errorf("%s: package %s has no version; venvpkg pins every package by version (lockers write it for index packages)", where, p.Name))
+			continue
 		}
+		v, err := pep440.Parse(p.Version)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: version %q: %w", where, p.Version, err))
+			continue
+		}
+		req.Version = v.String()
 		ok := true
 		addFile := func(what string, pf pylockFile, sdist bool) {
 			f, err := pylockFileOf(base, pf, sdist)

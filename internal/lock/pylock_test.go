@@ -134,6 +134,7 @@ wheels = [{url = "https://files.example/` + name + `-1.0-py3-none-any.whl", hash
 		{"vcs", `lock-version = "1.0"` + "\n[[packages]]\nname = \"gitdep\"\nvcs = {type = \"git\", url = \"https://x/y.git\", commit-id = \"1\"}\n", "package gitdep is a vcs entry, which venvpkg does not support"},
 		{"directory", `lock-version = "1.0"` + "\n[[packages]]\nname = \"localdep\"\ndirectory = {path = \"../localdep\"}\n", "package localdep is a directory entry, which venvpkg does not support"},
 		{"no hash", `lock-version = "1.0"` + "\n[[packages]]\nname = \"a\"\nversion = \"1.0\"\nwheels = [{url = \"https://x/a-1.0-py3-none-any.whl\", hashes = {md5 = \"00\"}}]\n", "md5 and sha1 are refused"},
+		{"no version", `lock-version = "1.0"` + "\n[[packages]]\nname = \"a\"\nsdist = {path = \"a-1.0.tar.gz\", hashes = {sha256 = \"" + sha + "\"}}\n", "package a has no version"},
 		{"no files", `lock-version = "1.0"` + "\n[[packages]]\nname = \"a\"\nversion = \"1.0\"\n", "names no wheels, sdist or archive"},
 		{"package requires-python", `lock-version = "1.0"` + "\n[[packages]]\nname = \"a\"\nversion = \"1.0\"\nrequires-python = \"<3\"\nsdist = {path = \"a-1.0.tar.gz\", hashes = {sha256 = \"" + sha + "\"}}\n", "requires Python <3"},
 		{"not a wheel", `lock-version = "1.0"` + "\n[[packages]]\nname = \"a\"\nversion = \"1.0\"\nwheels = [{path = \"a-1.0.tar.gz\", hashes = {sha256 = \"" + sha + "\"}}]\n", "is not a wheel"},
