@@ -518,3 +518,24 @@ func TestFindLinksDirAndPage(t *testing.T) {
 		t.Errorf("Fetch of a dead link: %v", err)
 	}
 }
+
+// TestPinnedPrefersAllowedHash: in hash-checking mode the file whose
+// index hash the lock allows wins over a better-ranked one, as pip's
+// candidate filtering does; without hashes the better tag wins.
+func TestPinnedPrefersAllowedHash(t *testing.T) {
+	s := newServer(t)
+	if err := s.Add("demo-1.0-cp311-abi3-manylinux_2_17_x86_64.whl", append(fakeWheel(t, "demo", "1.0"), "other bytes"...)); err != nil {
+		t.Fatal(err)
+	}
+	f := newFinder(t, finderOpts{indexes: []string{s.IndexURL()}})
+	ctx := context.Background()
+	a, err := f.Pinned(ctx, "demo", "1.0", false, nil)
+	if err != nil || a.Filename != "demo-1.0-cp311-abi3-manylinux_2_17_x86_64.whl" {
+		t.Fatalf("Pinned without hashes = %s, %v; want the abi3 wheel", a.Filename, err)
+	}
+	pure := s.File("demo-1.0-py3-none-any.whl").SHA256
+	a, err = f.Pinned(ctx, "demo", "1.0", false, []string{"sha256:" + pure})
+	if err != nil || a.Filename != "demo-1.0-py3-none-any.whl" {
+		t.Fatalf("Pinned with the pure wheel's hash = %s, %v; want the pure wheel", a.Filename, err)
+	}
+}
