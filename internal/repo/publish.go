@@ -101,9 +101,9 @@ func (o *Options) defaults() error {
 	if o.Architectures == nil {
 		o.Architectures = DefaultArchitectures
 	}
-	for what, v := range map[string]string{"suite": o.Suite, "codename": o.Codename, "component": o.Component} {
-		if !suiteRE.MatchString(v) {
-			return fmt.Errorf("%s %q is not valid: use letters, digits, \".\", \"_\" and \"-\"", what, v)
+	for _, f := range [][2]string{{"suite", o.Suite}, {"codename", o.Codename}, {"component", o.Component}} {
+		if !suiteRE.MatchString(f[1]) {
+			return fmt.Errorf("%s %q is not valid: use letters, digits, \".\", \"_\" and \"-\"", f[0], f[1])
 		}
 	}
 	for _, a := range o.Architectures {
@@ -111,9 +111,9 @@ func (o *Options) defaults() error {
 			return fmt.Errorf("architecture %q is not valid: give Debian architectures such as amd64 (\"all\" packages are listed under every one)", a)
 		}
 	}
-	for what, v := range map[string]string{"origin": o.Origin, "label": o.Label, "description": o.Description} {
-		if strings.ContainsAny(v, "\r\n") {
-			return fmt.Errorf("%s %q spans several lines; Release fields allow one", what, v)
+	for _, f := range [][2]string{{"origin", o.Origin}, {"label", o.Label}, {"description", o.Description}} {
+		if strings.ContainsAny(f[1], "\r\n") {
+			return fmt.Errorf("%s %q spans several lines; Release fields allow one", f[0], f[1])
 		}
 	}
 	if o.Keep < 0 {

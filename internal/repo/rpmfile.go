@@ -120,14 +120,16 @@ func readRPMHeader(r io.Reader) (*rpmHeader, int64, error) {
 	if n > maxIndexCount || size > maxHeaderSize {
 		return nil, 0, fmt.Errorf("header of %d entries and %d bytes is too large", n, size)
 	}
-	index := make([]byte, 16*int(n))
-	if _, err := io.ReadFull(r, index); err != nil {
-		return nil, 0, fmt.Errorf("reading the header index: %w", err)
+	// Read what is there rather than allocating what the header claims.
+	index, err := io.ReadAll(io.LimitReader(r, 16*int64(n)))
+	if err != nil || len(index) != 16*int(n) {
+		return nil, 0, fmt.Errorf("reading the header index: %w", errors.Join(err, io.ErrUnexpectedEOF))
 	}
-	h := &rpmHeader{entries: make(map[uint32]rpmEntry, n), store: make([]byte, size)}
-	if _, err := io.ReadFull(r, h.store); err != nil {
-		return nil, 0, fmt.Errorf("reading the header data: %w", err)
+	store, err := io.ReadAll(io.LimitReader(r, int64(size)))
+	if err != nil || len(store) != int(size) {
+		return nil, 0, fmt.Errorf("reading the header data: %w", errors.Join(err, io.ErrUnexpectedEOF))
 	}
+	h := &rpmHeader{entries: make(map[uint32]rpmEntry, min(n, 4096)), store: store}
 	for i := 0; i < int(n); i++ {
 		e := index[16*i:]
 		tag := binary.BigEndian.Uint32(e[0:4])

@@ -1,0 +1,346 @@
+package repo
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// TestReadRPMMatchesRPM reads a package nfpm wrote and compares every
+// field with what rpm itself reports.
+func TestReadRPMMatchesRPM(t *testing.T) {
+	if _, err := exec.LookPath("rpm"); err != nil {
+		t.Skip("rpm is not installed")
+	}
+	s, _ := testSigner(t)
+	file := testRPM(t, t.TempDir(), "hello", "1.2.3~rc1", "4", "noarch", "v1", s)
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := readRPM(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := func(format string) string {
+		out, err := exec.Command("rpm", "-qp", "--nosignature", "--nodigest", "--queryformat", format, file).CombinedOutput()
+		if err != nil {
+			t.Fatalf("rpm -qp %s: %v: %s", format, err, out)
+		}
+		return string(out)
+	}
+	for _, tc := range []struct {
+		name, format, got string
+	}{
+		{"name", "%{NAME}", p.Name},
+		{"version", "%{VERSION}", p.Version},
+		{"release", "%{RELEASE}", p.Release},
+		{"arch", "%{ARCH}", p.Arch},
+		{"summary", "%{SUMMARY}", p.Summary},
+		{"description", "%{DESCRIPTION}", p.Description},
+		{"license", "%{LICENSE}", p.License},
+		{"url", "%{URL}", p.URL},
+		{"buildhost", "%{BUILDHOST}", p.BuildHost},
+		{"buildtime", "%{BUILDTIME}", fmt.Sprint(p.BuildTime)},
+		{"size", "%{LONGSIZE}", fmt.Sprint(p.InstalledSize)},
+		{"files", "[%{FILENAMES}\n]", joinFiles(p.Files)},
+		{"provides", "[%{PROVIDES} %{PROVIDEFLAGS:deptype} %{PROVIDEVERSION}\n]", joinDeps(p.Provides)},
+	} {
+		if want := query(tc.format); tc.got != want {
+			t.Errorf("%s = %q, rpm says %q", tc.name, tc.got, want)
+		}
+	}
+	if p.HeaderStart <= rpmLeadSize || p.HeaderEnd <= p.HeaderStart {
+		t.Errorf("header range %d-%d", p.HeaderStart, p.HeaderEnd)
+	}
+	// The signature nfpm wrote with our signer is one rpm accepts.
+	dir := t.TempDir()
+	pub, err := s.PublicKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(dir+"/key.asc", pub, 0o644)
+	if out, err := exec.Command("rpm", "--dbpath", dir, "--import", dir+"/key.asc").CombinedOutput(); err != nil {
+		t.Fatalf("rpm --import: %v: %s", err, out)
+	}
+	out, err := exec.Command("rpm", "--dbpath", dir, "-Kv", file).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "Header V4 EdDSA/SHA256 Signature, key ID") || strings.Contains(string(out), "NOKEY") || strings.Contains(string(out), "BAD") {
+		t.Errorf("rpm -Kv does not accept the signature: %v\n%s", err, out)
+	}
+}
+
+func joinFiles(fs []rpmFile) string {
+	var b strings.Builder
+	for _, f := range fs {
+		b.WriteString(f.Path + "\n")
+	}
+	return b.String()
+}
+
+func joinDeps(ds []rpmDep) string {
+	var b strings.Builder
+	for _, d := range ds {
+		v := d.Ver
+		if d.Rel != "" {
+			v += "-" + d.Rel
+		}
+		if d.Epoch != "" && d.Epoch != "0" {
+			v = d.Epoch + ":" + v
+		}
+		fmt.Fprintf(&b, "%s %s %s\n", d.Name, "manual", v)
+	}
+	return b.String()
+}
+
+// arArchive writes an ar archive of members as dpkg-deb does.
+func arArchive(members ...[2]string) []byte {
+	var b bytes.Buffer
+	b.WriteString("!<arch>\n")
+	for _, m := range members {
+		fmt.Fprintf(&b, "%-16s%-12s%-6s%-6s%-8s%-10d`\n", m[0], "0", "0", "0", "100644", len(m[1]))
+		b.WriteString(m[1])
+		if len(m[1])%2 == 1 {
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes()
+}
+
+func controlTar(t *testing.T, control string) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Name: "./", Typeflag: tar.TypeDir, Mode: 0o755})
+	tw.WriteHeader(&tar.Header{Name: "./md5sums", Mode: 0o644, Size: 0})
+	tw.WriteHeader(&tar.Header{Name: "./control", Mode: 0o644, Size: int64(len(control))})
+	tw.Write([]byte(control))
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func TestReadDebControl(t *testing.T) {
+	const control = "Package: hello\nVersion: 1:1.0-1\nArchitecture: all\nMaintainer: A <a@b>\nSHA256: bogus\nDescription: hi\n more\n"
+	plain := controlTar(t, control)
+	gz := func() []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write(plain)
+		w.Close()
+		return b.Bytes()
+	}()
+	xzData := func() []byte {
+		var b bytes.Buffer
+		w, _ := xz.NewWriter(&b)
+		w.Write(plain)
+		w.Close()
+		return b.Bytes()
+	}()
+	zst := func() []byte {
+		w, _ := zstd.NewWriter(nil)
+		return w.EncodeAll(plain, nil)
+	}()
+	for _, tc := range []struct {
+		name string
+		deb  []byte
+		want string // error substring; "" for success
+	}{
+		{name: "gzip", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.gz", string(gz)}, [2]string{"data.tar", ""})},
+		{name: "xz", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.xz", string(xzData)})},
+		{name: "zstd", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.zst", string(zst)})},
+		{name: "uncompressed", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(plain)})},
+		{name: "not ar", deb: []byte("hello"), want: "no ar archive header"},
+		{name: "format 3", deb: arArchive([2]string{"debian-binary", "3.0\n"}, [2]string{"control.tar", string(plain)}), want: "unsupported .deb format"},
+		{name: "no control", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"data.tar", ""}), want: "no control.tar member"},
+		{name: "control first", deb: arArchive([2]string{"control.tar", string(plain)}), want: "before debian-binary"},
+		{name: "lzma", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.lzma", "x"}), want: "unsupported control archive"},
+		{name: "bad version", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: hello\nVersion: one\nArchitecture: all\n"))}), want: `Version "one"`},
+		{name: "bad name", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: Hello\nVersion: 1\nArchitecture: all\n"))}), want: `Package "Hello"`},
+		{name: "two paragraphs", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: a1\n\nPackage: b1\n"))}), want: "2 paragraphs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := readDebControl(bytes.NewReader(tc.deb))
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Fatalf("readDebControl = %v, want an error containing %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Get("Version") != "1:1.0-1" || p.Get("Description") != "hi\n more" || p.Get("SHA256") != "" {
+				t.Errorf("readDebControl = %v", p)
+			}
+		})
+	}
+}
+
+func TestParseDeb822(t *testing.T) {
+	for _, tc := range []struct {
+		name, in string
+		want     int
+		err      string
+	}{
+		{name: "two", in: "A: 1\nB:\n x\n y\n\n\nA: 2\n", want: 2},
+		{name: "comment", in: "# c\nA: 1\n", want: 1},
+		{name: "crlf", in: "A: 1\r\n\r\nB: 2\r\n", want: 2},
+		{name: "continuation first", in: " x\n", err: "continuation line without a field"},
+		{name: "no colon", in: "A 1\n", err: "is not a"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ps, err := parseDeb822(strings.NewReader(tc.in))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("parseDeb822(%q) = %v, want %q", tc.in, err, tc.err)
+				}
+				return
+			}
+			if err != nil || len(ps) != tc.want {
+				t.Fatalf("parseDeb822(%q) = %d paragraphs, %v; want %d", tc.in, len(ps), err, tc.want)
+			}
+			var b bytes.Buffer
+			ps[0].write(&b)
+			again, err := parseDeb822(&b)
+			if err != nil || !slices.Equal(again[0], ps[0]) {
+				t.Errorf("paragraph does not survive write and parse: %v -> %q", ps[0], b.String())
+			}
+		})
+	}
+}
+
+func TestPoolPath(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		control paragraph
+		want    string
+	}{
+		{"plain", paragraph{{"Package", "hello"}, {"Version", "1.0-1"}, {"Architecture", "all"}}, "pool/main/h/hello/hello_1.0-1_all.deb"},
+		{"lib", paragraph{{"Package", "libfoo1"}, {"Version", "2:1.0-1"}, {"Architecture", "amd64"}}, "pool/main/libf/libfoo1/libfoo1_1.0-1_amd64.deb"},
+		{"source", paragraph{{"Package", "hello-doc"}, {"Source", "hello (1.0-1)"}, {"Version", "1.0-1"}, {"Architecture", "all"}}, "pool/main/h/hello/hello-doc_1.0-1_all.deb"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := poolPath("main", tc.control); got != tc.want {
+				t.Errorf("poolPath = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRPMVerCmp(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want int
+	}{
+		{"1.0", "1.0", 0}, {"1.0", "2.0", -1}, {"2.0.1", "2.0", 1}, {"1.0a", "1.0", 1},
+		{"1.0~rc1", "1.0", -1}, {"1.0^git1", "1.0", 1}, {"1.0^git1", "1.0.1", -1}, {"10", "9", 1},
+		{"010", "10", 0}, {"a", "1", -1}, {"1.0.", "1.0", 0}, {"1_0", "1.0", 0}, {"1.0~rc1", "1.0~rc2", -1},
+	} {
+		if got := rpmvercmp(tc.a, tc.b); got != tc.want {
+			t.Errorf("rpmvercmp(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+		if got := rpmvercmp(tc.b, tc.a); got != -tc.want {
+			t.Errorf("rpmvercmp(%q, %q) = %d, want %d", tc.b, tc.a, got, -tc.want)
+		}
+	}
+}
+
+// TestRPMVerCmpMatchesRPM compares rpmvercmp with rpm's own on random
+// versions, through rpm's embedded Lua (whose rpm.vercmp splits at "-"
+// into version and release, so the versions have none).
+func TestRPMVerCmpMatchesRPM(t *testing.T) {
+	if _, err := exec.LookPath("rpm"); err != nil {
+		t.Skip("rpm is not installed")
+	}
+	r := rand.New(rand.NewSource(1))
+	parts := []string{"0", "1", "2", "10", "01", "a", "b", "rc", ".", "~", "^", "_", "+"}
+	random := func() string {
+		var b strings.Builder
+		b.WriteString(parts[r.Intn(4)])
+		for range r.Intn(5) {
+			b.WriteString(parts[r.Intn(len(parts))])
+		}
+		return b.String()
+	}
+	var pairs [][2]string
+	var lua strings.Builder
+	for range 300 {
+		p := [2]string{random(), random()}
+		pairs = append(pairs, p)
+		fmt.Fprintf(&lua, "print(rpm.vercmp(%q, %q) .. \" \")\n", p[0], p[1])
+	}
+	out, err := exec.Command("rpm", "--eval", "%{lua:"+lua.String()+"}").CombinedOutput()
+	if err != nil {
+		t.Fatalf("rpm --eval: %v: %s", err, out)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != len(pairs) {
+		t.Fatalf("rpm printed %d results for %d pairs:\n%s", len(lines), len(pairs), out)
+	}
+	for i, p := range pairs {
+		if got, want := rpmvercmp(p[0], p[1]), lines[i]; fmt.Sprint(got) != want {
+			t.Errorf("rpmvercmp(%q, %q) = %d, rpm says %s", p[0], p[1], got, want)
+		}
+	}
+}
+
+func FuzzReadRPM(f *testing.F) {
+	f.Add(testRPMBytes(f))
+	f.Add([]byte{0xed, 0xab, 0xee, 0xdb})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := readRPM(bytes.NewReader(data))
+		if err == nil {
+			_ = primaryXML([]rpmPackage{{info: p}})
+		}
+	})
+}
+
+func testRPMBytes(f *testing.F) []byte {
+	b, err := os.ReadFile(testRPM(f, f.TempDir(), "hello", "1.0", "1", "noarch", "x", nil))
+	if err != nil {
+		f.Fatal(err)
+	}
+	return b
+}
+
+func FuzzReadDebControl(f *testing.F) {
+	deb, err := os.ReadFile(testDeb(f, f.TempDir(), "hello", "1.0-1", "all", "x"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(deb)
+	f.Add(arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", "x"}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = readDebControl(bytes.NewReader(data))
+	})
+}
+
+func FuzzParseDeb822(f *testing.F) {
+	f.Add("Package: a\nDescription: x\n y\n .\n\nPackage: b\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		ps, err := parseDeb822(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for _, p := range ps {
+			var b bytes.Buffer
+			p.write(&b)
+			again, err := parseDeb822(&b)
+			if err != nil || len(again) != 1 || !slices.Equal(again[0], p) {
+				t.Errorf("paragraph %q does not survive write and parse: %q, %v", p, b.String(), err)
+			}
+		}
+	})
+}
