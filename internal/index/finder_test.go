@@ -476,6 +476,9 @@ func TestCacheReuseAndRevalidation(t *testing.T) {
 	if got := s.Hits("/files/" + name); got != 1 {
 		t.Errorf("file downloaded %d times, want 1", got)
 	}
+	if got := s.NotModified(); got != 1 {
+		t.Errorf("the server answered 304 %d times, want 1: the cached page must be revalidated with its ETag", got)
+	}
 	if err := os.WriteFile(p1, []byte("corrupt"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -61,6 +61,7 @@ type Server struct {
 	failures map[string]int   // path → 500 responses still to give
 	hits     map[string]int   // path → requests seen
 	auth     []string         // Authorization headers seen
+	notMod   int              // 304 responses given
 }
 
 // New serves the distribution files found in dirs (wheels and sdists,
@@ -258,6 +259,9 @@ func (s *Server) serveProject(w http.ResponseWriter, r *http.Request, project st
 	w.Header().Set("ETag", etag)
 	w.Header().Set("Vary", "Accept")
 	if r.Header.Get("If-None-Match") == etag {
+		s.mu.Lock()
+		s.notMod++
+		s.mu.Unlock()
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
@@ -361,4 +365,12 @@ func (s *Server) AuthHeaders() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.auth...)
+}
+
+// NotModified returns how many project pages were answered 304 because the
+// client's ETag was current.
+func (s *Server) NotModified() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.notMod
 }
