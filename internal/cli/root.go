@@ -37,6 +37,6 @@ servers without a compiler, pip or network access.`,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newBuildCmd(), newCacheCmd(), newVersionCmd(), newAnsibleCmd(), newPuppetCmd())
+	root.AddCommand(newBuildCmd(), newCacheCmd(), newVersionCmd(), newAnsibleCmd(), newPuppetCmd(), newPublishCmd(), newKeyCmd())
 	return root
 }
