@@ -377,6 +377,9 @@ func TestSdistBuiltWithSetuptools(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, log.String())
 	}
+	if !strings.Contains(log.String(), "\ndownloading tinylib-0.3.tar.gz (") {
+		t.Errorf("the log has no plain download line with the size:\n%s", log.String())
+	}
 	if !strings.Contains(log.String(), "building tinylib-0.3.tar.gz from its sdist") {
 		t.Errorf("the log does not show the sdist build:\n%s", log.String())
 	}

@@ -517,10 +517,12 @@ func sourceName(a Artifact) string {
 // download fetches a remote artifact into the cache, retrying a transfer
 // that breaks off.
 func (f *Finder) download(ctx context.Context, a Artifact, allowed []string) (path string, err error) {
-	if f.report != nil {
-		f.report.Start(a)
-		defer func() { f.report.Done(a, err) }()
-	}
+	started := false
+	defer func() {
+		if started {
+			f.report.Done(a, err)
+		}
+	}()
 	var lastErr error
 	for attempt := 0; attempt <= f.client.retries; attempt++ {
 		if attempt > 0 {
@@ -528,7 +530,7 @@ func (f *Finder) download(ctx context.Context, a Artifact, allowed []string) (pa
 				return "", err
 			}
 		}
-		p, retry, err := f.downloadOnce(ctx, a, allowed)
+		p, retry, err := f.downloadOnce(ctx, a, allowed, &started)
 		if err == nil {
 			return p, nil
 		}
@@ -542,7 +544,9 @@ func (f *Finder) download(ctx context.Context, a Artifact, allowed []string) (pa
 
 // downloadOnce makes one transfer. retry reports whether the failure was
 // in the transfer itself (the request was already retried by the client).
-func (f *Finder) downloadOnce(ctx context.Context, a Artifact, allowed []string) (string, bool, error) {
+// The reporter learns of the download, with its size, once the server
+// answers; *started records that.
+func (f *Finder) downloadOnce(ctx context.Context, a Artifact, allowed []string, started *bool) (string, bool, error) {
 	resp, err := f.client.get(ctx, a.URL, http.Header{"Accept": {"*/*"}})
 	if err != nil {
 		var se *StatusError
@@ -552,6 +556,14 @@ func (f *Finder) downloadOnce(ctx context.Context, a Artifact, allowed []string)
 		return "", false, err
 	}
 	defer resp.Close()
+	if f.report != nil && !*started {
+		shown := a
+		if shown.Size < 0 {
+			shown.Size = resp.ContentLength
+		}
+		f.report.Start(shown)
+		*started = true
+	}
 	tmp, err := f.cache.tempFile("dl-*")
 	if err != nil {
 		return "", false, err

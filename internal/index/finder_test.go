@@ -542,3 +542,61 @@ func TestPinnedPrefersAllowedHash(t *testing.T) {
 		t.Fatalf("Pinned with the pure wheel's hash = %s, %v; want the pure wheel", a.Filename, err)
 	}
 }
+
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+	bytes  int64
+}
+
+func (r *recorder) Start(a index.Artifact) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, fmt.Sprintf("start %s %d", a.Filename, a.Size))
+}
+
+func (r *recorder) Add(n int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.bytes += n
+}
+
+func (r *recorder) Done(a index.Artifact, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, fmt.Sprintf("done %s %v", a.Filename, err))
+}
+
+// TestReporter sees one start (with the size) and one done per download,
+// every byte, and nothing for a file served from the cache.
+func TestReporter(t *testing.T) {
+	s := newServer(t)
+	s.FailNext("/files/demo-1.0-py3-none-any.whl", 1)
+	pyv, sup := target(t)
+	rec := &recorder{}
+	cache := t.TempDir()
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		f, err := index.NewFinder(index.Options{
+			IndexURLs: []string{s.IndexURL()},
+			Client:    index.NewClient(index.ClientOptions{Retries: 1, Backoff: time.Millisecond}),
+			Cache:     index.NewCache(cache),
+			Python:    pyv, Supported: sup, Reporter: rec,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := f.Pinned(ctx, "demo", "1.0", false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.Fetch(ctx, a, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := len(s.File("demo-1.0-py3-none-any.whl").Data)
+	want := []string{fmt.Sprintf("start demo-1.0-py3-none-any.whl %d", size), "done demo-1.0-py3-none-any.whl <nil>"}
+	if strings.Join(rec.events, "; ") != strings.Join(want, "; ") || rec.bytes != int64(size) {
+		t.Errorf("reported %v and %d bytes, want %v and %d", rec.events, rec.bytes, want, size)
+	}
+}
