@@ -166,3 +166,32 @@ func TestIsPylock(t *testing.T) {
 		}
 	}
 }
+
+// TestParsePylockArchive reads [packages.archive] entries: a wheel archive
+// counts as a wheel, anything else as an sdist.
+func TestParsePylockArchive(t *testing.T) {
+	p := writePylock(t, `lock-version = "1.0"
+[[packages]]
+name = "a"
+version = "1.0"
+archive = {url = "https://files.example/a-1.0-py3-none-any.whl", hashes = {sha256 = "`+sha+`"}}
+[[packages]]
+name = "b"
+version = "2.0"
+archive = {path = "vendor/b-2.0.tar.gz", size = 10, hashes = {sha384 = "`+sha+`"}}
+`)
+	l, err := ParsePylock(p, pyEnv("3.11.2"), "app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Requirements) != 2 {
+		t.Fatalf("requirements = %+v", l.Requirements)
+	}
+	a, b := l.Requirements[0].Files[0], l.Requirements[1].Files[0]
+	if a.Sdist || a.Name != "a-1.0-py3-none-any.whl" || a.URL == "" {
+		t.Errorf("wheel archive = %+v", a)
+	}
+	if !b.Sdist || b.Size != 10 || b.Path != filepath.Join(filepath.Dir(p), "vendor", "b-2.0.tar.gz") {
+		t.Errorf("sdist archive = %+v", b)
+	}
+}
