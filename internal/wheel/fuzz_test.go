@@ -1,13 +1,17 @@
 package wheel
 
 import (
+	"archive/zip"
 	"bytes"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/flate"
 )
 
 func FuzzParseFilename(f *testing.F) {
@@ -156,6 +160,44 @@ func FuzzOpenArchive(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	// Small archives without data descriptors let mutations reach the
+	// checks past the structure: raw stored and deflated members, an empty
+	// archive and one with a comment.
+	for _, method := range []uint16{zip.Store, zip.Deflate} {
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		content := []byte("x = 1\n")
+		data := content
+		if method == zip.Deflate {
+			var c bytes.Buffer
+			fw, err := flate.NewWriter(&c, flate.BestCompression)
+			if err != nil {
+				f.Fatal(err)
+			}
+			fw.Write(content)
+			fw.Close()
+			data = c.Bytes()
+		}
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: "a/b.py", Method: method, CRC32: crc32.ChecksumIEEE(content),
+			CompressedSize64: uint64(len(data)), UncompressedSize64: uint64(len(content))})
+		if err != nil {
+			f.Fatal(err)
+		}
+		w.Write(data)
+		if method == zip.Deflate {
+			zw.SetComment("comment")
+		}
+		if err := zw.Close(); err != nil {
+			f.Fatal(err)
+		}
+		if _, err := openArchive(bytes.NewReader(buf.Bytes()), int64(buf.Len()), Limits{}); err != nil {
+			f.Fatalf("seed archive with method %d: %v", method, err)
+		}
+		f.Add(buf.Bytes())
+	}
+	var empty bytes.Buffer
+	zip.NewWriter(&empty).Close()
+	f.Add(empty.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a, err := openArchive(bytes.NewReader(data), int64(len(data)), Limits{MaxEntries: 1000, MaxTotalSize: 1 << 20})
 		if err != nil {
