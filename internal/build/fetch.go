@@ -379,7 +379,12 @@ type downloadReporter struct {
 	mu      sync.Mutex
 	started int
 	done    int
+	bytes   int64
 	bar     *progressbar.ProgressBar
+}
+
+func (r *downloadReporter) describe() {
+	r.bar.Describe(fmt.Sprintf("downloading %d/%d files, %s", r.done, r.started, humanBytes(r.bytes)))
 }
 
 func (r *downloadReporter) terminal() (*os.File, bool) {
@@ -408,7 +413,7 @@ func (r *downloadReporter) Start(a index.Artifact) {
 				progressbar.OptionThrottle(100*time.Millisecond),
 			)
 		}
-		r.bar.Describe(fmt.Sprintf("downloading %d/%d files", r.done, r.started))
+		r.describe()
 		return
 	}
 	size := ""
@@ -421,7 +426,9 @@ func (r *downloadReporter) Start(a index.Artifact) {
 func (r *downloadReporter) Add(n int64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.bytes += n
 	if r.bar != nil {
+		r.describe()
 		_ = r.bar.Add64(n)
 	}
 }
@@ -431,7 +438,7 @@ func (r *downloadReporter) Done(a index.Artifact, err error) {
 	defer r.mu.Unlock()
 	r.done++
 	if r.bar != nil {
-		r.bar.Describe(fmt.Sprintf("downloading %d/%d files", r.done, r.started))
+		r.describe()
 		if r.done == r.started {
 			_ = r.bar.Finish()
 			r.bar = nil
