@@ -269,14 +269,15 @@ func TestRPMScriptletConditions(t *testing.T) {
 		script     func(Scripts) string
 		arg        string
 		wantCalls  string
-		wantPrefix bool // prefix still holds its files afterwards
+		wantPrefix bool // the prefix still exists afterwards
+		wantPyc    bool // the bytecode written at run time is still there
 	}{
-		{"preun upgrade does nothing", func(s Scripts) string { return s.PreRemove }, "1", "", true},
-		{"preun erase disables and stops", func(s Scripts) string { return s.PreRemove }, "0", "--no-reload disable --now myapp-web.socket myapp-web.service myapp-worker.service\n", true},
-		{"postun erase cleans the prefix", func(s Scripts) string { return s.PostRemove }, "0", "", false},
-		{"postun upgrade keeps the prefix", func(s Scripts) string { return s.PostRemove }, "1", "", true},
-		{"post install presets", func(s Scripts) string { return s.PostInstall }, "1", "--no-reload preset myapp-web.socket myapp-web.service myapp-worker.service\n", true},
-		{"post upgrade does not preset", func(s Scripts) string { return s.PostInstall }, "2", "", true},
+		{"preun upgrade does nothing", func(s Scripts) string { return s.PreRemove }, "1", "", true, true},
+		{"preun erase disables, stops and removes bytecode", func(s Scripts) string { return s.PreRemove }, "0", "--no-reload disable --now myapp-web.socket myapp-web.service myapp-worker.service\n", true, false},
+		{"postun erase cleans the prefix", func(s Scripts) string { return s.PostRemove }, "0", "", false, false},
+		{"postun upgrade keeps the prefix", func(s Scripts) string { return s.PostRemove }, "1", "", true, true},
+		{"post install presets", func(s Scripts) string { return s.PostInstall }, "1", "--no-reload preset myapp-web.socket myapp-web.service myapp-worker.service\n", true, true},
+		{"post upgrade does not preset", func(s Scripts) string { return s.PostInstall }, "2", "", true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -324,6 +325,10 @@ func TestRPMScriptletConditions(t *testing.T) {
 			_, err = os.Stat(spec.Prefix)
 			if has := err == nil; has != tt.wantPrefix {
 				t.Errorf("prefix exists = %t, want %t", has, tt.wantPrefix)
+			}
+			_, err = os.Stat(pyc)
+			if has := err == nil; has != tt.wantPyc {
+				t.Errorf("%s exists = %t, want %t", pyc, has, tt.wantPyc)
 			}
 		})
 	}
