@@ -537,7 +537,7 @@ func TestProjectLineSkipped(t *testing.T) {
 		{name: "parent directory", files: map[string]string{"proj/requirements.txt": "-e ..\na==1\n"},
 			want: `requirements.txt:1: editable requirement "-e .." is not supported`},
 		{name: "non-editable other path", files: map[string]string{"proj/requirements.txt": "./vendor/x\na==1\n"},
-			want: `requirements.txt:1: "./vendor/x" is a path or URL, which is not supported`},
+			want: `requirements.txt:1: "./vendor/x" is a path or URL, which is not supported: pin the package as name==<version> and put its wheel in a --find-links directory` + "\n"},
 		{name: "VCS editable", files: map[string]string{"proj/requirements.txt": "-e git+https://example.org/app.git#egg=app\na==1\n"},
 			want: `editable requirement "-e git+https://example.org/app.git#egg=app" is not supported`},
 		{name: "remote file URL", files: map[string]string{"proj/requirements.txt": "-e file://host/proj\na==1\n"},

@@ -392,7 +392,7 @@ func (r *reader) line(path string, ln logicalLine, constraint bool) {
 		}
 		if looksLikePathOrURL(reqText) {
 			hint := ""
-			if !strings.Contains(reqText, ":") {
+			if !strings.Contains(reqText, ":") && r.project == "" {
 				hint = "; if it is the project itself, leave it out (uv export --no-emit-project): venvpkg builds the project from its source tree"
 			}
 			r.errorf(source, "%q is a path or URL, which is not supported: pin the package as name==<version> and put its wheel in a --find-links directory%s", reqText, hint)
