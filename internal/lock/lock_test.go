@@ -521,9 +521,10 @@ func FuzzParseRequirements(f *testing.F) {
 // names the directory) is skipped, while other paths are still refused.
 func TestProjectLineSkipped(t *testing.T) {
 	tests := []struct {
-		name  string
-		files map[string]string
-		want  string // error substring; "" means the lock parses to a==1
+		name    string
+		files   map[string]string
+		want    string // error substring; "" means the lock parses to a==1
+		notWant string // must not be in the error
 	}{
 		{name: "editable dot", files: map[string]string{"proj/requirements.txt": "-e .\na==1\n"}},
 		{name: "editable long form", files: map[string]string{"proj/requirements.txt": "--editable=./\na==1\n"}},
@@ -537,7 +538,8 @@ func TestProjectLineSkipped(t *testing.T) {
 		{name: "parent directory", files: map[string]string{"proj/requirements.txt": "-e ..\na==1\n"},
 			want: `requirements.txt:1: editable requirement "-e .." is not supported`},
 		{name: "non-editable other path", files: map[string]string{"proj/requirements.txt": "./vendor/x\na==1\n"},
-			want: `requirements.txt:1: "./vendor/x" is a path or URL, which is not supported: pin the package as name==<version> and put its wheel in a --find-links directory` + "\n"},
+			want:    `requirements.txt:1: "./vendor/x" is a path or URL, which is not supported: pin the package as name==<version> and put its wheel in a --find-links directory`,
+			notWant: "if it is the project itself"},
 		{name: "VCS editable", files: map[string]string{"proj/requirements.txt": "-e git+https://example.org/app.git#egg=app\na==1\n"},
 			want: `editable requirement "-e git+https://example.org/app.git#egg=app" is not supported`},
 		{name: "remote file URL", files: map[string]string{"proj/requirements.txt": "-e file://host/proj\na==1\n"},
@@ -564,6 +566,9 @@ func TestProjectLineSkipped(t *testing.T) {
 			if tt.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
 					t.Fatalf("ParseRequirementsFileWith = %v, want an error containing %q", err, tt.want)
+				}
+				if tt.notWant != "" && strings.Contains(err.Error(), tt.notWant) {
+					t.Errorf("ParseRequirementsFileWith = %v, want no %q: the project is known", err, tt.notWant)
 				}
 				return
 			}
