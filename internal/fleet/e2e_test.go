@@ -1,0 +1,367 @@
+package fleet_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/config"
+	"github.com/venvpkg/venvpkg/internal/fleet"
+	"github.com/venvpkg/venvpkg/internal/repo"
+	"github.com/venvpkg/venvpkg/internal/sign"
+	"github.com/venvpkg/venvpkg/internal/testutil"
+	"github.com/venvpkg/venvpkg/internal/testutil/chroot"
+)
+
+const (
+	python       = "/usr/bin/python3.11"
+	pythonWheels = "/usr/share/python-wheels"
+	v1, v2       = "1.0.0-1", "2.0.0-1"
+)
+
+// copyProject copies testdata/fleet-app to a temporary directory as
+// version, optionally replacing its default configuration.
+func copyProject(t *testing.T, version, conf string) string {
+	t.Helper()
+	root, err := testutil.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(root, "testdata", "fleet-app")
+	dst := filepath.Join(t.TempDir(), "fleet-app")
+	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
+		t.Fatalf("copying %s: %v: %s", src, err, out)
+	}
+	py := filepath.Join(dst, "pyproject.toml")
+	data, err := os.ReadFile(py)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = bytes.Replace(data, []byte(`version = "1.0.0"`), []byte(`version = "`+version+`"`), 1)
+	if err := os.WriteFile(py, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if conf != "" {
+		if err := os.WriteFile(filepath.Join(dst, "deploy", "app.conf"), []byte(conf), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+func buildDeb(t *testing.T, dir string) string {
+	t.Helper()
+	var log bytes.Buffer
+	res, err := build.Run(context.Background(), build.Options{
+		ProjectDir: dir, FindLinks: []string{pythonWheels}, NoIndex: true, Python: python,
+		OutDir: t.TempDir(), CacheDir: t.TempDir(), Log: build.NewLogger(&log, build.LevelDebug),
+	})
+	if err != nil {
+		t.Fatalf("building %s: %v\n%s", dir, err, log.String())
+	}
+	return res.Packages[0]
+}
+
+// host is one chroot acting as a managed host.
+type host struct {
+	name string
+	c    *chroot.Chroot
+}
+
+func (h host) version(t *testing.T) string {
+	t.Helper()
+	out, err := h.c.RunErr("dpkg-query", "--show", "--showformat=${Version}", "fleet-app")
+	if err != nil {
+		return "not installed"
+	}
+	return out
+}
+
+func (h host) read(t *testing.T, p string) string {
+	t.Helper()
+	hp, err := h.c.Path(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(hp)
+	if err != nil {
+		t.Fatalf("%s: %v", h.name, err)
+	}
+	return string(data)
+}
+
+// seedArchives hard-links (or copies) the shared apt archive cache into the
+// chroot so Debian packages are not downloaded three times.
+func seedArchives(t *testing.T, c *chroot.Chroot) {
+	t.Helper()
+	cache := filepath.Join(testutil.CacheDir(), "chroot", "apt-archives")
+	debs, _ := filepath.Glob(filepath.Join(cache, "*.deb"))
+	dst, err := c.Path("/var/cache/apt/archives")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range debs {
+		target := filepath.Join(dst, filepath.Base(d))
+		if os.Link(d, target) == nil {
+			continue
+		}
+		data, err := os.ReadFile(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+var recapRE = regexp.MustCompile(`(?m)^(h[123])\s+:\s+ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)`)
+
+// recap returns host → changed count from the PLAY RECAP, failing the test
+// on unreachable or failed hosts when wantOK.
+func recap(t *testing.T, out string) map[string]string {
+	t.Helper()
+	changed := map[string]string{}
+	for _, m := range recapRE.FindAllStringSubmatch(out, -1) {
+		changed[m[1]] = m[3]
+	}
+	return changed
+}
+
+// TestRolloutChroots rolls fleet-app out to three Debian chroots through
+// Ansible's chroot connection from a repository venvpkg published and
+// served over HTTP on 127.0.0.1: v1 everywhere, a second run that changes
+// nothing, v2 in batches of one with the admin's templated configuration
+// kept, a rollback to v1, and a failing health check on the first host
+// that stops the rollout before the other hosts are touched.
+func TestRolloutChroots(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end rollout skipped in -short mode")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("the rollout test needs root for chroots; run go test as root")
+	}
+	for _, p := range []string{python, pythonWheels} {
+		if _, err := os.Stat(p); err != nil {
+			t.Skipf("%s is missing (scripts/test-deps installs it)", p)
+		}
+	}
+	for _, tool := range []string{"ansible-playbook", "dpkg-deb"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is missing (scripts/test-deps installs it)", tool)
+		}
+	}
+	ctx := context.Background()
+
+	// The two releases: 2.0.0 also changes the packaged default configuration.
+	dir1 := copyProject(t, "1.0.0", "")
+	deb1 := buildDeb(t, dir1)
+	deb2 := buildDeb(t, copyProject(t, "2.0.0", "# fleet-app 2 configuration: the greeting it answers with.\ngreeting = hello from fleet-app 2\n"))
+
+	// A signed repository holding both, published by venvpkg and served on the loopback address.
+	kp, err := sign.Generate("fleet test repository", "repo@example.org", sign.Ed25519, nil, time.Unix(1700000000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := sign.NewSigner(kp.Private, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	repoDir := t.TempDir()
+	if _, err := repo.Publish(ctx, repo.Dir{Root: repoDir}, []string{deb1, deb2}, repo.Options{Signer: signer}); err != nil {
+		t.Fatalf("publishing: %v", err)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(repoDir)))
+	defer srv.Close()
+
+	// The role, generated from the project, and the admin's edit: the
+	// greeting comes from the inventory.
+	cfg, err := config.Load(dir1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := fleet.NewSpec(cfg, fleet.Options{RepoURL: srv.URL, PublicKey: kp.Public})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := fleet.Ansible(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deploy := t.TempDir()
+	if err := fleet.Write(deploy, files); err != nil {
+		t.Fatal(err)
+	}
+	tmpl := filepath.Join(deploy, "roles/fleet_app/templates/etc/fleet-app/app.conf.j2")
+	seeded, err := os.ReadFile(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := bytes.Replace(seeded, []byte("greeting = hello from fleet-app\n"), []byte("greeting = {{ fleet_app_greeting }}\n"), 1)
+	if bytes.Equal(edited, seeded) {
+		t.Fatalf("the seeded template has no greeting line to edit:\n%s", seeded)
+	}
+	if err := os.WriteFile(tmpl, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Three clean hosts with the Python Ansible's modules need.
+	hosts := make([]host, 3)
+	var inv strings.Builder
+	inv.WriteString("fleet_app:\n  hosts:\n")
+	for i := range hosts {
+		h := host{name: fmt.Sprintf("h%d", i+1), c: chroot.New(t)}
+		seedArchives(t, h.c)
+		h.c.Run(t, "apt-get", "install", "-y", "--no-install-recommends", "python3-apt", "python3.11")
+		hosts[i] = h
+		fmt.Fprintf(&inv, "    %s:\n      ansible_host: %s\n      fleet_app_greeting: hello from %s\n", h.name, h.c.Dir, h.name)
+	}
+	inv.WriteString(`  vars:
+    ansible_connection: community.general.chroot
+    ansible_python_interpreter: /usr/bin/python3
+    ansible_become: false
+    fleet_app_health_check: command
+    fleet_app_health_command: [/opt/venvs/fleet-app/bin/fleet-app, --check]
+`)
+	invFile := filepath.Join(deploy, "inventory", "chroots.yml")
+	if err := os.WriteFile(invFile, []byte(inv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	play := func(wantOK bool, extra ...string) string {
+		t.Helper()
+		args := append([]string{"-i", invFile, "site.yml"}, extra...)
+		cmd := exec.CommandContext(ctx, "ansible-playbook", args...)
+		cmd.Dir = deploy
+		cmd.Env = append(os.Environ(), "HOME="+home, "ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0",
+			"ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_LOCAL_TEMP="+filepath.Join(home, "tmp"),
+			"ANSIBLE_REMOTE_TEMP=/tmp/.ansible", "ANSIBLE_STDOUT_CALLBACK=default", "ANSIBLE_HOST_KEY_CHECKING=0")
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		cmd.Stderr = &out
+		err := cmd.Run()
+		t.Logf("ansible-playbook %s:\n%s", strings.Join(extra, " "), lastLines(out.String(), 12))
+		if wantOK && err != nil {
+			t.Fatalf("ansible-playbook %s: %v\n%s", strings.Join(args, " "), err, out.String())
+		}
+		if !wantOK && err == nil {
+			t.Fatalf("ansible-playbook %s succeeded, want a failure:\n%s", strings.Join(args, " "), out.String())
+		}
+		return out.String()
+	}
+	check := func(version, appVersion string) {
+		t.Helper()
+		for _, h := range hosts {
+			if got := h.version(t); got != version {
+				t.Errorf("%s runs fleet-app %s, want %s", h.name, got, version)
+			}
+			want := "greeting = hello from " + h.name + "\n"
+			if conf := h.read(t, "/etc/fleet-app/app.conf"); !strings.Contains(conf, want) {
+				t.Errorf("%s: /etc/fleet-app/app.conf lacks the admin's %q:\n%s", h.name, want, conf)
+			}
+			out := h.c.Run(t, "/opt/venvs/fleet-app/bin/fleet-app", "--check")
+			if !strings.Contains(out, "hello from "+h.name+"\nfleet-app "+appVersion) {
+				t.Errorf("%s: fleet-app --check printed %q, want version %s and the admin's greeting", h.name, out, appVersion)
+			}
+			st := h.c.Run(t, "stat", "-c", "%U:%G %a", "/etc/fleet-app/app.conf")
+			if strings.TrimSpace(st) != "root:fleet-app 640" {
+				t.Errorf("%s: /etc/fleet-app/app.conf is %s, want root:fleet-app 640", h.name, st)
+			}
+		}
+	}
+
+	// v1 everywhere.
+	out := play(true, "-e", "fleet_app_version="+v1)
+	check(v1, "1.0.0")
+	for _, h := range hosts {
+		key := h.read(t, "/etc/apt/keyrings/fleet-app.asc")
+		if key != string(bytes.TrimSpace(kp.Public))+"\n" {
+			t.Errorf("%s: /etc/apt/keyrings/fleet-app.asc is not the repository key", h.name)
+		}
+		src := h.read(t, "/etc/apt/sources.list.d/fleet-app.list")
+		if want := "deb [signed-by=/etc/apt/keyrings/fleet-app.asc] " + srv.URL + "/apt stable main\n"; src != want {
+			t.Errorf("%s: sources.list.d/fleet-app.list = %q, want %q", h.name, src, want)
+		}
+	}
+
+	// The same run again changes nothing and restarts nothing.
+	out = play(true, "-e", "fleet_app_version="+v1)
+	for _, h := range hosts {
+		if c := recap(t, out)[h.name]; c != "0" {
+			t.Errorf("second run: %s changed=%s, want 0", h.name, c)
+		}
+	}
+	if strings.Contains(out, "RUNNING HANDLER") {
+		t.Errorf("second run ran a handler:\n%s", out)
+	}
+
+	// v2 in batches of one; dpkg keeps the admin's file over the changed default.
+	out = play(true, "-e", "fleet_app_version="+v2)
+	check(v2, "2.0.0")
+	if n := strings.Count(out, "PLAY [Roll out fleet-app]"); n != 3 {
+		t.Errorf("the upgrade ran %d batches, want 3 (serial: 1):\n%s", n, out)
+	}
+	if n := strings.Count(out, "RUNNING HANDLER [fleet_app : Restart fleet-app]"); n != 3 {
+		t.Errorf("the restart handler ran %d times in the upgrade, want once per batch:\n%s", n, out)
+	}
+	if got := order(out, "TASK [fleet_app : Install the pinned version with apt]"); strings.Join(got, " ") != "h1 h2 h3" {
+		t.Errorf("the upgrade installed on %v in that order, want h1 h2 h3 one at a time", got)
+	}
+	if dist := hosts[0].read(t, "/etc/fleet-app/app.conf.dpkg-dist"); !strings.Contains(dist, "hello from fleet-app 2") {
+		t.Errorf("h1: app.conf.dpkg-dist is not v2's default:\n%s", dist)
+	}
+
+	// Back to v1 with the same play.
+	play(true, "-e", "fleet_app_version="+v1)
+	check(v1, "1.0.0")
+
+	// A health check failing on the first host stops the rollout there.
+	out = play(false, "-e", "fleet_app_version="+v2, "-e", "fleet_app_health_retries=1", "-e", "fleet_app_health_delay=0",
+		"-e", `{"fleet_app_health_command": ["/opt/venvs/fleet-app/bin/fleet-app", "--check", "--config", "/nonexistent"]}`)
+	if got := hosts[0].version(t); got != v2 {
+		t.Errorf("h1 runs %s after the failed rollout, want %s (installed, then its health check failed)", got, v2)
+	}
+	for _, h := range hosts[1:] {
+		if got := h.version(t); got != v1 {
+			t.Errorf("%s runs %s after the rollout failed on h1, want it untouched at %s", h.name, got, v1)
+		}
+		if strings.Contains(out, "["+h.name+"]") {
+			t.Errorf("the failed rollout ran tasks on %s:\n%s", h.name, out)
+		}
+	}
+	if !strings.Contains(out, "TASK [fleet_app : Run the health command]") || !regexp.MustCompile(`FAILED - RETRYING|fatal: \[h1\]`).MatchString(out) {
+		t.Errorf("the failed rollout does not show h1's health check failing:\n%s", out)
+	}
+}
+
+// order returns the hosts that report on task, in the order they do.
+func order(out, task string) []string {
+	var hosts []string
+	for _, block := range strings.Split(out, "\nTASK [")[1:] {
+		if !strings.HasPrefix("TASK ["+block, task) {
+			continue
+		}
+		for _, m := range regexp.MustCompile(`(?m)^(?:ok|changed|skipping|fatal): \[(h\d)\]`).FindAllStringSubmatch(block, -1) {
+			hosts = append(hosts, m[1])
+		}
+	}
+	return hosts
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
