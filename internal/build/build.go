@@ -70,6 +70,10 @@ type Options struct {
 	Jobs      int  // parallel installs and compile workers; 0 = number of CPUs
 	CacheDir  string
 	Log       *Logger
+
+	// WheelLimits bound each wheel (entries, uncompressed size, compression
+	// ratio); zero fields take the defaults listed in docs/security.md.
+	WheelLimits wheel.Limits
 }
 
 // Result describes a finished build.
@@ -347,6 +351,7 @@ func (b *builder) install(ctx context.Context) error {
 		Scheme:    venv.Scheme(b.prefix, b.py),
 		Python:    venv.Python(b.prefix),
 		Installer: "venvpkg",
+		Limits:    b.opts.WheelLimits,
 	}
 	all := append(append([]string{}, b.wheels...), b.projWheel)
 	installed := make([]*wheel.Installed, len(all))

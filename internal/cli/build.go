@@ -80,6 +80,9 @@ indexes, are checked against the lock's hashes and cached in $VENVPKG_CACHE_DIR.
 	f.BoolVar(&o.NoCompile, "no-compile", false, "do not compile bytecode")
 	f.BoolVar(&o.Strict, "strict", false, "treat shared libraries that no package provides as errors")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "parallel installs and compile workers (default: number of CPUs)")
+	f.IntVar(&o.WheelLimits.MaxEntries, "wheel-max-entries", 0, "refuse a wheel with more entries (default 200000)")
+	f.Int64Var(&o.WheelLimits.MaxTotalSize, "wheel-max-size", 0, "refuse a wheel that expands to more bytes (default 4 GiB)")
+	f.Int64Var(&o.WheelLimits.MaxRatio, "wheel-max-ratio", 0, "refuse a wheel member over 1 MiB compressed more than this many times (default 200)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only errors")
 	f.CountVarP(&verbose, "verbose", "v", "print every step")
 	return cmd
