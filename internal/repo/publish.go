@@ -480,7 +480,7 @@ func publishAPT(ctx context.Context, st Storage, debs []*input, o *Options, res 
 	}
 	release := releaseFile(releaseInfo{
 		Origin: o.Origin, Label: o.Label, Suite: o.Suite, Codename: o.Codename, Description: o.Description,
-		Date: o.Now, Architectures: arches, Components: sortedKeys(components),
+		Date: after(o.Now, releaseDate(old.release)), Architectures: arches, Components: sortedKeys(components),
 	}, indexes)
 	for _, f := range indexes {
 		res.Indexes = append(res.Indexes, dists+f.path)
@@ -574,6 +574,28 @@ func publishAPT(ctx context.Context, st Storage, debs []*input, o *Options, res 
 	return nil
 }
 
+// after returns now, or one second after prev when now is not later: a
+// client that has seen prev may refuse an older index as a replay, so
+// dates never go backwards, even with an old SOURCE_DATE_EPOCH.
+func after(now, prev time.Time) time.Time {
+	if !prev.IsZero() && !now.After(prev) {
+		return prev.Add(time.Second)
+	}
+	return now
+}
+
+// releaseDate returns the Date of a Release paragraph, or the zero time.
+func releaseDate(p paragraph) time.Time {
+	t, err := time.Parse(time.RFC1123Z, p.Get("Date"))
+	if err != nil {
+		t, err = time.Parse(time.RFC1123, p.Get("Date"))
+	}
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
 // keepNewestDebs keeps the keep newest versions of every name and
 // architecture.
 func keepNewestDebs(es []debEntry, keep int) (kept, gone []debEntry) {
@@ -614,6 +636,7 @@ func keepNewestRPMs(ps []rpmPackage, keep int) (kept, gone []rpmPackage) {
 // repomd.xml, renamed into place last, lists.
 type yumRepo struct {
 	exists   bool
+	revision time.Time // of the published repomd.xml
 	packages []rpmPackage
 	meta     []string // repodata files repomd.xml lists
 	// signed is false when repomd.xml.asc is not the signer's signature of
@@ -634,6 +657,9 @@ func readYUMRepo(ctx context.Context, st Storage, root string, signer *sign.Sign
 	if signer != nil {
 		asc, err := readAll(ctx, st, root+"repodata/repomd.xml.asc")
 		r.signed = err == nil && signer.VerifyDetached(md, asc) == nil
+	}
+	if r.revision, err = repomdRevision(md); err != nil {
+		return nil, fmt.Errorf("%srepodata/repomd.xml: %w", root, err)
 	}
 	if r.meta, err = repomdLocations(md); err != nil {
 		return nil, fmt.Errorf("%srepodata/repomd.xml: %w", root, err)
@@ -765,7 +791,7 @@ func publishYUM(ctx context.Context, st Storage, rpms []*input, o *Options, res 
 	if err != nil {
 		return err
 	}
-	md := repomdXML(meta, o.Now)
+	md := repomdXML(meta, after(o.Now, old.revision))
 	for _, m := range meta {
 		res.Indexes = append(res.Indexes, root+m.location)
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
@@ -532,4 +533,34 @@ func memTempDir(t *testing.T) string {
 		}
 	}
 	return t.TempDir()
+}
+
+// TestPublishDatesNeverGoBack publishes with a clock that runs backwards
+// (an old SOURCE_DATE_EPOCH): the Release Date and the repomd.xml revision
+// still advance.
+func TestPublishDatesNeverGoBack(t *testing.T) {
+	ctx := context.Background()
+	s, _ := testSigner(t)
+	pkgs := t.TempDir()
+	root := t.TempDir()
+	for i, v := range []string{"1.0.0", "1.1.0"} {
+		files := []string{testDeb(t, pkgs, "hello", v+"-1", "all", v), testRPM(t, pkgs, "hello", v, "1", "noarch", v, nil)}
+		if _, err := Publish(ctx, Dir{Root: root}, files, Options{Signer: s, Now: testTime.Add(-time.Duration(i) * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release, err := os.ReadFile(filepath.Join(root, "apt/dists/stable/Release"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Date: Mon, 04 Mar 2024 05:06:08 +0000\n"; !strings.Contains(string(release), want) {
+		t.Errorf("Release after a publish with an older clock lacks %q:\n%s", want, release)
+	}
+	md, err := os.ReadFile(filepath.Join(root, "rpm/stable/repodata/repomd.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("<revision>%d</revision>", testTime.Unix()+1); !strings.Contains(string(md), want) {
+		t.Errorf("repomd.xml after a publish with an older clock lacks %s", want)
+	}
 }

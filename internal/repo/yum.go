@@ -353,6 +353,22 @@ func repomdXML(files []repodataFile, now time.Time) []byte {
 	return w.Bytes()
 }
 
+// repomdRevision reads the revision of a repomd.xml as a Unix time; a
+// revision that is not a number (another tool's) gives the zero time.
+func repomdRevision(data []byte) (time.Time, error) {
+	var doc struct {
+		Revision string `xml:"revision"`
+	}
+	if err := xml.Unmarshal(data, &doc); err != nil {
+		return time.Time{}, fmt.Errorf("reading repomd.xml: %w", err)
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(doc.Revision), 10, 64)
+	if err != nil {
+		return time.Time{}, nil
+	}
+	return time.Unix(n, 0).UTC(), nil
+}
+
 // repomdLocations reads the location hrefs of a repomd.xml.
 func repomdLocations(data []byte) ([]string, error) {
 	var doc struct {
