@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -300,6 +301,94 @@ func TestCompileOtherInterpreters(t *testing.T) {
 			}
 			if flags := binary.LittleEndian.Uint32(data[4:8]); flags != 3 {
 				t.Errorf("mod.%s.pyc has flags %d, want 3 (checked hash)", tt.tag, flags)
+			}
+		})
+	}
+}
+
+// TestBatchesMatchFreshInterpreters compiles a corpus of real modules (some
+// of the target's standard library, with broken files in between) in
+// batches and compares every .pyc with what py_compile writes in a fresh
+// interpreter per file: a child that compiles file after file must give
+// the same bytes as a process that compiled nothing before.
+func TestBatchesMatchFreshInterpreters(t *testing.T) {
+	tests := []struct {
+		name, python, lib string
+	}{
+		{name: "3.11", python: debianPython, lib: "/usr/lib/python3.11"},
+		{name: "3.13", python: "/root/.pyenv/versions/3.13.0/bin/python3.13", lib: "/root/.pyenv/versions/3.13.0/lib/python3.13"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := os.Stat(tt.python); err != nil {
+				t.Skipf("%s is not installed: %v", tt.python, err)
+			}
+			const prefix = "/opt/venvs/corpus/lib/site-packages"
+			var rels []string
+			for _, pattern := range []string{"email/*.py", "json/*.py", "http/*.py", "logging/*.py", "xml/dom/*.py", "concurrent/futures/*.py", "importlib/*.py", "asyncio/[a-f]*.py"} {
+				m, err := filepath.Glob(filepath.Join(tt.lib, pattern))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, p := range m {
+					rels = append(rels, strings.TrimPrefix(p, tt.lib+"/"))
+				}
+			}
+			if len(rels) < 40 {
+				t.Fatalf("only %d modules found under %s", len(rels), tt.lib)
+			}
+			write := func(root, rel string, data []byte) {
+				p := filepath.Join(root, prefix, rel)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			batched, fresh := t.TempDir(), t.TempDir()
+			var files []string
+			for i, rel := range rels {
+				data, err := os.ReadFile(filepath.Join(tt.lib, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, root := range []string{batched, fresh} {
+					write(root, rel, data)
+				}
+				files = append(files, filepath.Join(prefix, rel))
+				if i%15 == 7 {
+					bad := fmt.Sprintf("broken%d.py", i)
+					write(batched, bad, []byte("def broken(:\n    pass\n"))
+					files = append(files, filepath.Join(prefix, bad))
+				}
+			}
+			res, err := Compile(context.Background(), &interp.Info{Executable: tt.python}, batched, files, 2)
+			if err != nil {
+				t.Fatalf("Compile: %v", err)
+			}
+			if res.Compiled != len(rels) {
+				t.Fatalf("compiled %d of %d modules; failures %v", res.Compiled, len(rels), res.Failed)
+			}
+			for _, rel := range rels {
+				final := filepath.Join(prefix, rel)
+				cmd := exec.Command(tt.python, "-s", "-B", "-c",
+					"import sys, py_compile; py_compile.compile(sys.argv[1], dfile=sys.argv[2], doraise=True)",
+					filepath.Join(fresh, final), final)
+				cmd.Env = append(os.Environ(), "SOURCE_DATE_EPOCH=0", "PYTHONHASHSEED=0")
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Fatalf("py_compile %s: %v\n%s", rel, err, out)
+				}
+			}
+			want := pycs(t, filepath.Join(fresh, prefix))
+			got := pycs(t, filepath.Join(batched, prefix))
+			if len(want) != len(rels) || len(got) != len(rels) {
+				t.Fatalf("%d fresh and %d batched .pyc files, want %d each", len(want), len(got), len(rels))
+			}
+			for rel, w := range want {
+				if !bytes.Equal(got[rel], w) {
+					t.Errorf("%s differs from what py_compile writes in a fresh interpreter", rel)
+				}
 			}
 		})
 	}
