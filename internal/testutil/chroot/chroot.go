@@ -66,6 +66,11 @@ func New(t testing.TB) *Chroot {
 	if err != nil {
 		t.Fatalf("creating the chroot directory: %v", err)
 	}
+	// A root directory is world-readable; MkdirTemp makes it 0700, which
+	// would lock every non-root service user out of the whole chroot.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("making the chroot directory readable: %v", err)
+	}
 	c := &Chroot{Dir: dir, cacheDir: cacheDir}
 	t.Cleanup(func() {
 		if err := c.unmountAll(); err != nil {
