@@ -564,3 +564,26 @@ func TestPublishDatesNeverGoBack(t *testing.T) {
 		t.Errorf("repomd.xml after a publish with an older clock lacks %s", want)
 	}
 }
+
+// TestPublishNewKeyResigns republishes unchanged packages with another key:
+// the suite and the YUM repository are signed again with the new key.
+func TestPublishNewKeyResigns(t *testing.T) {
+	ctx := context.Background()
+	oldKey, _ := testSigner(t)
+	newKey, newPub := testSigner(t)
+	pkgs := t.TempDir()
+	files := []string{testDeb(t, pkgs, "hello", "1.0.0-1", "all", "v1"), testRPM(t, pkgs, "hello", "1.0.0", "1", "noarch", "v1", nil)}
+	root := t.TempDir()
+	if _, err := Publish(ctx, Dir{Root: root}, files, Options{Signer: oldKey, Now: testTime}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Publish(ctx, Dir{Root: root}, files, Options{Signer: newKey, Now: testTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Unchanged) != 2 || len(res.Indexes) == 0 {
+		t.Errorf("republishing with a new key = %+v, want the packages unchanged and the indexes rewritten", res)
+	}
+	verifyAPT(t, root, "stable", newPub)
+	verifyYUM(t, root, "stable", newPub)
+}
