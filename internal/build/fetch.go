@@ -26,9 +26,9 @@ import (
 // maxDownloads bounds parallel downloads and index lookups.
 const maxDownloads = 8
 
-// Sources are the package sources of a build after flags, environment,
+// sourceList is the package sources of a build after flags, environment,
 // [tool.venvpkg] and the lock's own options are combined.
-type Sources struct {
+type sourceList struct {
 	IndexURLs []string // main index first; empty with --no-index
 	FindLinks []string
 }
@@ -49,9 +49,9 @@ func envBool(name string) bool {
 // variable, which replaces the [tool.venvpkg] key; the lock's own
 // --extra-index-url and --find-links lines are added, and its --index-url
 // is used when nothing else names one.
-func (b *builder) sources() Sources {
+func (b *builder) sources() sourceList {
 	o := b.opts
-	var s Sources
+	var s sourceList
 	links := o.FindLinks
 	if len(links) == 0 {
 		links = envList("PIP_FIND_LINKS")

@@ -12,10 +12,7 @@
 package index
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,7 +20,6 @@ import (
 
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pep503"
-	"github.com/venvpkg/venvpkg/internal/pep508"
 	"github.com/venvpkg/venvpkg/internal/tags"
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
@@ -57,20 +53,6 @@ func (a Artifact) Location() string {
 
 // IsWheel reports whether the artifact is a wheel.
 func (a Artifact) IsWheel() bool { return a.Wheel != nil }
-
-// SHA256 hashes the artifact's file and returns the lowercase hex digest.
-func (a Artifact) SHA256() (string, error) {
-	f, err := os.Open(a.Path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("hashing %s: %w", a.Path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
-}
 
 // Local is the set of artifacts found in find-links directories.
 type Local struct {
@@ -139,62 +121,6 @@ func parseArtifact(path string) (Artifact, bool) {
 
 // All returns every artifact for a normalised project name.
 func (l *Local) All(name string) []Artifact { return l.byName[pep503.Normalize(name)] }
-
-// Pinned returns the best artifact of name at exactly version: the wheel
-// with the best-ranked compatible tag (ties: highest build tag), else an
-// sdist. exact selects === (string equality) instead of PEP 440 equality.
-func (l *Local) Pinned(name, version string, exact bool, sup *tags.Supported) (Artifact, error) {
-	var want pep440.Version
-	if !exact {
-		v, err := pep440.Parse(version)
-		if err != nil {
-			return Artifact{}, fmt.Errorf("%s==%s: %w", name, version, err)
-		}
-		want = v
-	}
-	var matches []Artifact
-	for _, a := range l.All(name) {
-		if exact && a.Version.String() == version || !exact && a.Version.Compare(want) == 0 {
-			matches = append(matches, a)
-		}
-	}
-	best, ok := bestOf(matches, sup)
-	if !ok {
-		return Artifact{}, l.notFound(name, fmt.Sprintf("%s==%s", name, version), sup)
-	}
-	return best, nil
-}
-
-// Best returns the highest version of req's project allowed by its
-// specifier for which a compatible wheel (or an sdist) exists. Pre-releases
-// are taken only when nothing else matches, as pip does.
-func (l *Local) Best(req pep508.Requirement, sup *tags.Supported) (Artifact, error) {
-	all := l.All(req.Name)
-	for _, pre := range []bool{false, true} {
-		byVersion := map[string][]Artifact{}
-		var versions []pep440.Version
-		for _, a := range all {
-			if a.Version.IsPrerelease() && !pre {
-				continue
-			}
-			if !req.Specifier.Contains(a.Version, true) {
-				continue
-			}
-			k := a.Version.String()
-			if _, seen := byVersion[k]; !seen {
-				versions = append(versions, a.Version)
-			}
-			byVersion[k] = append(byVersion[k], a)
-		}
-		sort.Slice(versions, func(i, j int) bool { return versions[i].Compare(versions[j]) > 0 })
-		for _, v := range versions {
-			if best, ok := bestOf(byVersion[v.String()], sup); ok {
-				return best, nil
-			}
-		}
-	}
-	return Artifact{}, l.notFound(req.Name, req.String(), sup)
-}
 
 // bestOf picks the best compatible wheel, else the first sdist.
 func bestOf(list []Artifact, sup *tags.Supported) (Artifact, bool) {
@@ -268,21 +194,4 @@ func (e *NotFoundError) Error() string {
 		fmt.Fprintf(&b, "; the interpreter's top tags: %s", strings.Join(e.TopTags, ", "))
 	}
 	return b.String()
-}
-
-func (l *Local) notFound(name, req string, sup *tags.Supported) error {
-	e := &NotFoundError{Requirement: req, Dirs: l.dirs}
-	if len(e.Dirs) == 0 {
-		e.Dirs = []string{"(no --find-links directory)"}
-	}
-	for _, a := range l.All(name) {
-		e.Candidates = append(e.Candidates, a.Filename)
-	}
-	for i, t := range sup.Tags() {
-		if i == 5 {
-			break
-		}
-		e.TopTags = append(e.TopTags, t.String())
-	}
-	return e
 }
