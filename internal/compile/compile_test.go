@@ -317,6 +317,7 @@ func TestBatchesMatchFreshInterpreters(t *testing.T) {
 	}{
 		{name: "3.11", python: debianPython, lib: "/usr/lib/python3.11"},
 		{name: "3.13", python: "/root/.pyenv/versions/3.13.0/bin/python3.13", lib: "/root/.pyenv/versions/3.13.0/lib/python3.13"},
+		{name: "3.12", python: "/root/.pyenv/versions/3.12.1/bin/python3.12", lib: "/root/.pyenv/versions/3.12.1/lib/python3.12"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
