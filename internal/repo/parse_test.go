@@ -4,26 +4,71 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"fmt"
 	"math/rand"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/venvpkg/venvpkg/internal/pkg"
 )
 
-// TestReadRPMMatchesRPM reads a package nfpm wrote and compares every
-// field with what rpm itself reports.
+// venvpkgRPM writes an .rpm with venvpkg's own RPM writer: an epoch,
+// requirements, a configuration file, scriptlets and a changelog.
+func venvpkgRPM(t *testing.T, dir string) string {
+	t.Helper()
+	root := t.TempDir()
+	bin := filepath.Join(root, "opt/venvs/demo/bin/demo")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho demo\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := &pkg.Package{
+		Name: "demo", Arch: "amd64", Maintainer: "Acme Ops <ops@acme.example>", Summary: "demo service",
+		Description: "A demo & its <virtualenv>.", Homepage: "https://acme.example/demo", License: "MIT",
+		Depends: []string{"/usr/bin/python3.11", "libpq >= 13"}, Root: root, MTime: pkgTime,
+		Files:   []pkg.File{{Path: "/etc/demo/demo.conf", Data: []byte("k = v\n"), Mode: 0o640, Config: true}},
+		Scripts: pkg.Scripts{PreInstall: "#!/bin/sh\necho pre\n", PostRemove: "#!/bin/sh\necho postun\n"},
+	}
+	out, err := pkg.WriteRPM(context.Background(), p, pkg.RPMVersion{Epoch: "2", Version: "1.0~rc1", Release: "3"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestReadRPMMatchesRPM reads packages written by nfpm and by venvpkg's
+// RPM writer and compares every field with what rpm itself reports.
 func TestReadRPMMatchesRPM(t *testing.T) {
 	if _, err := exec.LookPath("rpm"); err != nil {
 		t.Skip("rpm is not installed")
 	}
-	s, _ := testSigner(t)
-	file := testRPM(t, t.TempDir(), "hello", "1.2.3~rc1", "4", "noarch", "v1", s)
+	s, pub := testSigner(t)
+	for _, tc := range []struct {
+		name, file string
+		pub        []byte
+	}{
+		{"nfpm signed", testRPM(t, t.TempDir(), "hello", "1.2.3~rc1", "4", "noarch", "v1", s), pub},
+		{"venvpkg", venvpkgRPM(t, t.TempDir()), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkRPMFields(t, tc.file, tc.pub)
+		})
+	}
+}
+
+// checkRPMFields compares readRPM's view of file with rpm -qp's, and when
+// pub is set checks that rpm accepts the package signature with that key.
+func checkRPMFields(t *testing.T, file string, pub []byte) {
 	f, err := os.Open(file)
 	if err != nil {
 		t.Fatal(err)
@@ -40,10 +85,21 @@ func TestReadRPMMatchesRPM(t *testing.T) {
 		}
 		return string(out)
 	}
+	var requires strings.Builder
+	for _, line := range strings.SplitAfter(query("[%{REQUIRENAME}\n]"), "\n") {
+		if !strings.HasPrefix(line, "rpmlib(") {
+			requires.WriteString(line)
+		}
+	}
+	var changelog strings.Builder
+	for _, c := range p.Changelog {
+		fmt.Fprintf(&changelog, "%d %s\n", c.Date, c.Author)
+	}
 	for _, tc := range []struct {
 		name, format, got string
 	}{
 		{"name", "%{NAME}", p.Name},
+		{"epoch", "%|EPOCH?{%{EPOCH}}:{}|", p.Epoch},
 		{"version", "%{VERSION}", p.Version},
 		{"release", "%{RELEASE}", p.Release},
 		{"arch", "%{ARCH}", p.Arch},
@@ -51,25 +107,35 @@ func TestReadRPMMatchesRPM(t *testing.T) {
 		{"description", "%{DESCRIPTION}", p.Description},
 		{"license", "%{LICENSE}", p.License},
 		{"url", "%{URL}", p.URL},
+		{"group", "%|GROUP?{%{GROUP}}:{}|", p.Group},
+		{"packager", "%|PACKAGER?{%{PACKAGER}}:{}|", p.Packager},
 		{"buildhost", "%{BUILDHOST}", p.BuildHost},
 		{"buildtime", "%{BUILDTIME}", fmt.Sprint(p.BuildTime)},
 		{"size", "%{LONGSIZE}", fmt.Sprint(p.InstalledSize)},
 		{"files", "[%{FILENAMES}\n]", joinFiles(p.Files)},
 		{"provides", "[%{PROVIDES} %{PROVIDEFLAGS:deptype} %{PROVIDEVERSION}\n]", joinDeps(p.Provides)},
+		{"requires", "", requires.String()},
+		{"changelog", "[%{CHANGELOGTIME} %{CHANGELOGNAME}\n]", changelog.String()},
 	} {
-		if want := query(tc.format); tc.got != want {
+		want := requires.String()
+		if tc.format != "" {
+			want = query(tc.format)
+		}
+		if tc.name == "requires" {
+			tc.got = joinNames(p.Requires)
+		}
+		if tc.got != want {
 			t.Errorf("%s = %q, rpm says %q", tc.name, tc.got, want)
 		}
 	}
 	if p.HeaderStart <= rpmLeadSize || p.HeaderEnd <= p.HeaderStart {
 		t.Errorf("header range %d-%d", p.HeaderStart, p.HeaderEnd)
 	}
+	if pub == nil {
+		return
+	}
 	// The signature nfpm wrote with our signer is one rpm accepts.
 	dir := t.TempDir()
-	pub, err := s.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
 	os.WriteFile(dir+"/key.asc", pub, 0o644)
 	if out, err := exec.Command("rpm", "--dbpath", dir, "--import", dir+"/key.asc").CombinedOutput(); err != nil {
 		t.Fatalf("rpm --import: %v: %s", err, out)
@@ -78,6 +144,14 @@ func TestReadRPMMatchesRPM(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "Header V4 EdDSA/SHA256 Signature, key ID") || strings.Contains(string(out), "NOKEY") || strings.Contains(string(out), "BAD") {
 		t.Errorf("rpm -Kv does not accept the signature: %v\n%s", err, out)
 	}
+}
+
+func joinNames(ds []rpmDep) string {
+	var b strings.Builder
+	for _, d := range ds {
+		b.WriteString(d.Name + "\n")
+	}
+	return b.String()
 }
 
 func joinFiles(fs []rpmFile) string {
