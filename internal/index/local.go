@@ -43,14 +43,6 @@ type Artifact struct {
 	Source         string        // the directory, page or index that offered the file
 }
 
-// Location is the artifact's path, else its URL.
-func (a Artifact) Location() string {
-	if a.Path != "" {
-		return a.Path
-	}
-	return a.URL
-}
-
 // IsWheel reports whether the artifact is a wheel.
 func (a Artifact) IsWheel() bool { return a.Wheel != nil }
 
