@@ -16,9 +16,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -174,7 +178,7 @@ func readInput(ctx context.Context, file string) (*input, error) {
 // Publish adds the .deb and .rpm files to the repository in st: .deb files
 // to the APT suite, .rpm files to the YUM repository of the suite. It holds
 // the repository's lock throughout (except with DryRun).
-func Publish(ctx context.Context, st Storage, files []string, o Options) (*Result, error) {
+func Publish(ctx context.Context, st Storage, files []string, o Options) (_ *Result, err error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
@@ -198,7 +202,7 @@ func Publish(ctx context.Context, st Storage, files []string, o Options) (*Resul
 		if err != nil {
 			return nil, err
 		}
-		defer unlock()
+		defer func() { err = errors.Join(err, unlock()) }()
 	}
 	res := &Result{}
 	if len(debs) > 0 || o.Keep > 0 {
@@ -230,16 +234,45 @@ func putBytes(ctx context.Context, st Storage, name string, data []byte) error {
 	return nil
 }
 
-func putFile(ctx context.Context, st Storage, name, file string) error {
-	f, err := os.Open(file)
+// putFile stores the package file in as name, checking that what was
+// stored is what was hashed when the file was read.
+func putFile(ctx context.Context, st Storage, name string, in *input) error {
+	f, err := os.Open(in.file)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := st.Put(ctx, name, f); err != nil {
+	h := &hashingWriter{}
+	if err := st.Put(ctx, name, io.TeeReader(f, h)); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
+	if got := h.sum(); got != in.sum {
+		return fmt.Errorf("%s changed while it was being published; publish it again", in.file)
+	}
 	return nil
+}
+
+// hashingWriter hashes what is written to it.
+type hashingWriter struct {
+	h256, h512 hash.Hash
+	n          int64
+}
+
+func (w *hashingWriter) Write(p []byte) (int, error) {
+	if w.h256 == nil {
+		w.h256, w.h512 = sha256.New(), sha512.New()
+	}
+	w.h256.Write(p)
+	w.h512.Write(p)
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+func (w *hashingWriter) sum() fileSum {
+	if w.h256 == nil {
+		return sumOf(nil)
+	}
+	return fileSum{size: w.n, sha256: hex.EncodeToString(w.h256.Sum(nil)), sha512: hex.EncodeToString(w.h512.Sum(nil))}
 }
 
 // removeLeftovers deletes temp files a failed publish left under prefix.
@@ -499,7 +532,7 @@ func publishAPT(ctx context.Context, st Storage, debs []*input, o *Options, res 
 
 	// 1. Packages: new names, invisible until an index lists them.
 	for i, in := range toWrite {
-		if err := putFile(ctx, st, AptRoot+"/"+toWritePaths[i], in.file); err != nil {
+		if err := putFile(ctx, st, AptRoot+"/"+toWritePaths[i], in); err != nil {
 			return err
 		}
 	}
@@ -806,7 +839,7 @@ func publishYUM(ctx context.Context, st Storage, rpms []*input, o *Options, res 
 	// 1. Packages; a file of the same name not listed by repomd.xml is
 	// left over from a failed publish and is replaced.
 	for _, in := range toWrite {
-		if err := putFile(ctx, st, root+"packages/"+in.rpm.fileName(), in.file); err != nil {
+		if err := putFile(ctx, st, root+"packages/"+in.rpm.fileName(), in); err != nil {
 			return err
 		}
 	}

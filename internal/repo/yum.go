@@ -12,7 +12,7 @@ import (
 	"unicode"
 )
 
-// rpmEntry is one package of a YUM repository: its header data, its
+// rpmPackage is one package of a YUM repository: its header data, its
 // location relative to the repository root and its checksums.
 type rpmPackage struct {
 	info     *rpmInfo
