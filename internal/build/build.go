@@ -34,6 +34,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/pep508"
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/pybuild"
+	"github.com/venvpkg/venvpkg/internal/treecache"
 	"github.com/venvpkg/venvpkg/internal/venv"
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
@@ -74,6 +75,11 @@ type Options struct {
 	// WheelLimits bound each wheel (entries, uncompressed size, compression
 	// ratio); zero fields take the defaults listed in docs/security.md.
 	WheelLimits wheel.Limits
+
+	// NoTreeCache installs and compiles every wheel afresh instead of
+	// reusing the trees cached by earlier builds: the reference path the
+	// tests compare the cached one with.
+	NoTreeCache bool
 }
 
 // Result describes a finished build.
@@ -355,13 +361,35 @@ func (b *builder) install(ctx context.Context) error {
 	}
 	all := append(append([]string{}, b.wheels...), b.projWheel)
 	installed := make([]*wheel.Installed, len(all))
+	// Dependency wheels go through the tree cache: a hit links the wheel's
+	// installed and compiled tree in, a miss installs it into a pending
+	// entry committed once compiled. The project's wheel never does.
+	tc, err := b.treeCache(dest)
+	if err != nil {
+		return err
+	}
+	pending := make([]*treecache.Pending, len(all))
+	cachedFailed := make([][]compile.Failure, len(all))
+	defer func() {
+		for _, p := range pending {
+			if p != nil {
+				p.Abort()
+			}
+		}
+	}()
 	b.log.Infof("installing %d wheels into %s", len(all), b.prefix)
 	bar := b.log.Progress(len(all), "installing")
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.jobs)
 	for i, w := range all {
 		g.Go(func() error {
-			inst, err := wheel.Install(gctx, w, dest)
+			var inst *wheel.Installed
+			var err error
+			if tc != nil && i < len(b.wheels) {
+				inst, pending[i], cachedFailed[i], err = tc.Install(gctx, w, dest)
+			} else {
+				inst, err = wheel.Install(gctx, w, dest)
+			}
 			if err != nil {
 				return err // names the wheel already
 			}
@@ -370,16 +398,19 @@ func (b *builder) install(ctx context.Context) error {
 			return nil
 		})
 	}
-	err := g.Wait()
+	err = g.Wait()
 	bar.Done()
 	if err != nil {
 		return err
 	}
 	if b.opts.NoCompile {
-		return nil
+		return b.commitTrees(pending, installed, nil)
 	}
 	var py []string
-	for _, inst := range installed {
+	for i, inst := range installed {
+		if tc != nil && i < len(b.wheels) && pending[i] == nil {
+			continue // compiled in the cache
+		}
 		for _, f := range inst.Files {
 			if strings.HasSuffix(f, ".py") {
 				py = append(py, f)
@@ -392,8 +423,37 @@ func (b *builder) install(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("compiling bytecode: %w", err)
 	}
-	for _, f := range res.Failed {
+	failed := res.Failed
+	for _, fs := range cachedFailed {
+		failed = append(failed, fs...)
+	}
+	sort.Slice(failed, func(i, j int) bool { return failed[i].Path < failed[j].Path })
+	for _, f := range failed {
 		b.warn(fmt.Sprintf("not compiled: %s", f))
+	}
+	return b.commitTrees(pending, installed, res.Failed)
+}
+
+// treeCache opens the tree cache of this build's target, or returns nil
+// when Options.NoTreeCache is set.
+func (b *builder) treeCache(dest wheel.Destination) (*treecache.Cache, error) {
+	if b.opts.NoTreeCache {
+		return nil, nil
+	}
+	return treecache.New(filepath.Join(b.cacheDir, "trees"), b.py, dest, !b.opts.NoCompile)
+}
+
+// commitTrees publishes the tree cache entries made by this build, with
+// the bytecode compiled into the staging root.
+func (b *builder) commitTrees(pending []*treecache.Pending, installed []*wheel.Installed, failed []compile.Failure) error {
+	for i, p := range pending {
+		if p == nil {
+			continue
+		}
+		if err := p.Commit(b.root, installed[i], failed, !b.opts.NoCompile); err != nil {
+			return err
+		}
+		pending[i] = nil
 	}
 	return nil
 }
