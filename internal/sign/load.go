@@ -48,12 +48,13 @@ func Load(keyFile string, pass func() ([]byte, error)) (*Signer, error) {
 }
 
 // Passphrase returns the passphrase source venvpkg's commands use: the
-// environment variable VENVPKG_SIGN_PASSPHRASE when it is set, else a
-// prompt written to prompt and read without echo from the terminal on
-// stdin. Without either the returned func fails with ErrPassphrase.
+// environment variable VENVPKG_SIGN_PASSPHRASE when it is not empty (an
+// empty passphrase never protects a key), else a prompt written to prompt
+// and read without echo from the terminal on stdin. Without either the
+// returned func fails with ErrPassphrase.
 func Passphrase(stdin *os.File, prompt io.Writer) func() ([]byte, error) {
 	return func() ([]byte, error) {
-		if p, ok := os.LookupEnv(EnvPassphrase); ok {
+		if p := os.Getenv(EnvPassphrase); p != "" {
 			return []byte(p), nil
 		}
 		if stdin == nil || !term.IsTerminal(int(stdin.Fd())) {
