@@ -1,0 +1,75 @@
+package build_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/build"
+)
+
+// TestTreeCacheByteIdentical builds the web app with the tree cache cold,
+// warm, and warm again after a one-line change of the app, and each time
+// compares the package with the reference path (Options.NoTreeCache, every
+// wheel installed and compiled afresh): the bytes must be the same.
+func TestTreeCacheByteIdentical(t *testing.T) {
+	needTools(t)
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	wheels := webappWheels(t)
+	project := filepath.Join(t.TempDir(), "webapp")
+	copyTree(t, repoPath(t, "testdata/webapp"), project)
+	cache := t.TempDir()
+	build1 := func(noCache bool) string {
+		t.Helper()
+		out := t.TempDir()
+		res := runBuild(t, build.Options{
+			ProjectDir: project, FindLinks: []string{wheels, pythonWheels}, NoIndex: true, OutDir: out,
+			CacheDir: cache, NoTreeCache: noCache,
+		})
+		if len(res.Packages) != 1 {
+			t.Fatalf("packages = %v, want one", res.Packages)
+		}
+		return sha256File(t, res.Packages[0])
+	}
+	entries := func() int {
+		des, _ := os.ReadDir(filepath.Join(cache, "trees"))
+		n := 0
+		for _, de := range des {
+			if !strings.HasPrefix(de.Name(), ".") {
+				n++
+			}
+		}
+		return n
+	}
+
+	ref := build1(true)
+	if n := entries(); n != 0 {
+		t.Fatalf("the reference build made %d tree cache entries, want none", n)
+	}
+	if cold := build1(false); cold != ref {
+		t.Errorf("cold tree cache: sha256 %s, reference %s", cold, ref)
+	}
+	if n := entries(); n != 6 {
+		t.Errorf("%d tree cache entries after the cold build, want one per dependency wheel (6)", n)
+	}
+	if warm := build1(false); warm != ref {
+		t.Errorf("warm tree cache: sha256 %s, reference %s", warm, ref)
+	}
+
+	cli := filepath.Join(project, "src", "webapp", "cli.py")
+	data, err := os.ReadFile(cli)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cli, append(data, []byte("\n# a one-line change\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	changedRef := build1(true)
+	if changedRef == ref {
+		t.Fatal("changing the app's source did not change the package")
+	}
+	if warm := build1(false); warm != changedRef {
+		t.Errorf("warm tree cache after a change: sha256 %s, reference %s", warm, changedRef)
+	}
+}
