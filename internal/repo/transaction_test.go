@@ -256,7 +256,7 @@ func TestPublishLifecycle(t *testing.T) {
 	if len(res.Added) != 2 || len(res.Indexes) == 0 {
 		t.Errorf("dry run = %+v, want two packages and the indexes it would write", res)
 	}
-	if after := snapshot(t, root); !maps(before, after) {
+	if after := snapshot(t, root); !sameFiles(before, after) {
 		t.Error("a dry run changed the repository")
 	}
 
@@ -341,7 +341,7 @@ func snapshot(t *testing.T, root string) map[string]string {
 	return m
 }
 
-func maps(a, b map[string]string) bool {
+func sameFiles(a, b map[string]string) bool {
 	if len(a) != len(b) {
 		return false
 	}
