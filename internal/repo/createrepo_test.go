@@ -69,6 +69,17 @@ type mdFile struct {
 	Path string `xml:",chardata"`
 }
 
+type mdOther struct {
+	Package []struct {
+		PkgID     string `xml:"pkgid,attr"`
+		Changelog []struct {
+			Author string `xml:"author,attr"`
+			Date   string `xml:"date,attr"`
+			Text   string `xml:",chardata"`
+		} `xml:"changelog"`
+	} `xml:"package"`
+}
+
 type mdFilelists struct {
 	Package []struct {
 		PkgID string   `xml:"pkgid,attr"`
@@ -77,7 +88,7 @@ type mdFilelists struct {
 	} `xml:"package"`
 }
 
-func readRepodata(t *testing.T, dir string) (primary []mdPackage, filelists mdFilelists) {
+func readRepodata(t *testing.T, dir string) (primary []mdPackage, filelists mdFilelists, other mdOther) {
 	t.Helper()
 	md, err := os.ReadFile(filepath.Join(dir, "repodata/repomd.xml"))
 	if err != nil {
@@ -105,14 +116,18 @@ func readRepodata(t *testing.T, dir string) (primary []mdPackage, filelists mdFi
 			if err := xml.Unmarshal(gunzip(t, gz), &filelists); err != nil {
 				t.Fatal(err)
 			}
+		case strings.HasSuffix(l, "other.xml.gz"):
+			if err := xml.Unmarshal(gunzip(t, gz), &other); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	return primary, filelists
+	return primary, filelists, other
 }
 
 // TestRepodataMatchesCreaterepo indexes the same packages with publish and
 // with createrepo_c, the reference implementation of the rpm-md format,
-// and compares primary.xml and filelists.xml field by field.
+// and compares primary.xml, filelists.xml and other.xml field by field.
 func TestRepodataMatchesCreaterepo(t *testing.T) {
 	if _, err := exec.LookPath("createrepo_c"); err != nil {
 		t.Skip("createrepo_c is not installed (scripts/test-deps installs createrepo-c)")
@@ -129,7 +144,7 @@ func TestRepodataMatchesCreaterepo(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(root, "rpm/stable")
-	ours, oursFiles := readRepodata(t, dir)
+	ours, oursFiles, oursOther := readRepodata(t, dir)
 
 	ref := filepath.Join(t.TempDir(), "ref")
 	if err := os.MkdirAll(ref, 0o755); err != nil {
@@ -141,7 +156,7 @@ func TestRepodataMatchesCreaterepo(t *testing.T) {
 	if out, err := exec.Command("createrepo_c", "--quiet", "--no-database", "--simple-md-filenames", ref).CombinedOutput(); err != nil {
 		t.Fatalf("createrepo_c: %v: %s", err, out)
 	}
-	theirs, theirFiles := readRepodata(t, ref)
+	theirs, theirFiles, theirOther := readRepodata(t, ref)
 	if len(ours) != len(theirs) || len(ours) != len(files) {
 		t.Fatalf("publish lists %d packages, createrepo_c %d, want %d", len(ours), len(theirs), len(files))
 	}
@@ -167,5 +182,20 @@ func TestRepodataMatchesCreaterepo(t *testing.T) {
 		if !reflect.DeepEqual(p.Files, files1[p.PkgID]) {
 			t.Errorf("filelists of %s differ from createrepo_c's:\n ours:   %v\n theirs: %v", p.Name, p.Files, files1[p.PkgID])
 		}
+	}
+	if len(oursOther.Package) != len(theirOther.Package) {
+		t.Fatalf("other.xml lists %d packages, createrepo_c's %d", len(oursOther.Package), len(theirOther.Package))
+	}
+	changelogs := 0
+	for i, p := range oursOther.Package {
+		for _, q := range theirOther.Package {
+			if q.PkgID == p.PkgID && !reflect.DeepEqual(p, q) {
+				t.Errorf("other.xml entry %d differs from createrepo_c's:\n ours:   %+v\n theirs: %+v", i, p, q)
+			}
+		}
+		changelogs += len(p.Changelog)
+	}
+	if changelogs == 0 {
+		t.Error("no package has a changelog; the comparison of other.xml shows nothing")
 	}
 }
