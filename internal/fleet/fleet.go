@@ -224,24 +224,20 @@ func firstNonEmpty(vs ...string) string {
 }
 
 // Ident is the package name as an Ansible role, Puppet module and
-// variable name: lowercase, "-" and "." written "_".
+// variable name: lowercase, "-" and "." written "_", and "pkg_" before a
+// name that starts with a digit (identifiers cannot).
 func Ident(pkgName string) string {
-	return strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToLower(pkgName))
+	id := strings.NewReplacer("-", "_", ".", "_", "+", "_").Replace(strings.ToLower(pkgName))
+	if id != "" && id[0] >= '0' && id[0] <= '9' {
+		id = "pkg_" + id
+	}
+	return id
 }
 
 // view is what the templates see.
 type view struct {
 	*Spec
 	Ident string
-}
-
-func (v view) HasSockets() bool {
-	for _, s := range v.Services {
-		if s.Socket != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // HealthDefault is the health check the role uses when none is chosen:
@@ -257,19 +253,6 @@ func (v view) HealthDefault() string {
 		}
 	}
 	return "http"
-}
-
-// Units lists sockets before services: a socket must listen before its
-// service starts.
-func (v view) Units() []string {
-	var sockets, services []string
-	for _, s := range v.Services {
-		if s.Socket != "" {
-			sockets = append(sockets, s.Socket)
-		}
-		services = append(services, s.Unit)
-	}
-	return append(sockets, services...)
 }
 
 func (v view) KeyFile() string { return v.Package + ".asc" }

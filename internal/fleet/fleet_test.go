@@ -346,3 +346,21 @@ func TestNewSpecErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestIdent(t *testing.T) {
+	tests := []struct{ name, pkg, want string }{
+		{"plain", "app", "app"},
+		{"dash", "my-app", "my_app"},
+		{"dot", "multi.tool", "multi_tool"},
+		{"plus", "libfoo++", "libfoo__"},
+		{"digit first", "3to2", "pkg_3to2"},
+		{"upper", "MyApp", "myapp"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Ident(tt.pkg); got != tt.want {
+				t.Errorf("Ident(%q) = %q, want %q", tt.pkg, got, tt.want)
+			}
+		})
+	}
+}
