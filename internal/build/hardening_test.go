@@ -396,6 +396,13 @@ func TestHostileWheels(t *testing.T) {
 					t.Errorf("%s holds %q after the refused build, want nothing", d, left)
 				}
 			}
+			// The cache (shared by the cases) holds no tree of a refused
+			// wheel, finished or pending.
+			for _, p := range treeEntries(t, cache) {
+				if name := filepath.Base(p); name == "meta.json" || strings.HasPrefix(name, ".pending-") {
+					t.Errorf("cache holds %s after the refused build", p)
+				}
+			}
 			if left := treeEntries(t, base); len(left) != len(dirs)+len(treeEntries(t, dirs["proj"]))+1 {
 				t.Errorf("test directory holds %q, want only %v, the project and the wheel", left, keys(dirs))
 			}

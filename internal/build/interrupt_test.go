@@ -125,6 +125,11 @@ func TestInterrupt(t *testing.T) {
 			interruptAt(t, cmd, sig, func(line string) bool { return line == "paused at "+stage },
 				fmt.Sprintf("venvpkg: error: %s: context canceled", stage))
 			checkNothingLeft(t, tmp, out)
+			for _, p := range treeEntries(t, e.cache) {
+				if strings.HasPrefix(filepath.Base(p), ".pending-") {
+					t.Errorf("interrupted build left %s in the cache", p)
+				}
+			}
 		})
 	}
 
