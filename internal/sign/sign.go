@@ -195,7 +195,8 @@ func (s *Signer) config() *packet.Config {
 // ClearSign writes text as a clear-signed message (RFC 4880 section 7), the
 // form of APT's InRelease.
 func (s *Signer) ClearSign(w io.Writer, text []byte) error {
-	pw, err := clearsign.Encode(w, s.key, s.config())
+	var buf bytes.Buffer
+	pw, err := clearsign.Encode(&buf, s.key, s.config())
 	if err != nil {
 		return fmt.Errorf("clear-signing: %w", err)
 	}
@@ -203,6 +204,32 @@ func (s *Signer) ClearSign(w io.Writer, text []byte) error {
 		return fmt.Errorf("clear-signing: %w", err)
 	}
 	if err := pw.Close(); err != nil {
+		return fmt.Errorf("clear-signing: %w", err)
+	}
+	// go-crypto armors the signature without the CRC-24 line, which RFC
+	// 9580 allows but GnuPG 2.2 (and so apt's gpgv) misreads when the
+	// base64 ends without padding: it takes the END line for data. Armor
+	// the same signature packets again with the checksum.
+	out := buf.Bytes()
+	i := bytes.LastIndex(out, []byte("\n-----BEGIN PGP SIGNATURE-----"))
+	if i < 0 {
+		return errors.New("clear-signing: no signature block in the output")
+	}
+	block, err := armor.Decode(bytes.NewReader(out[i+1:]))
+	if err != nil {
+		return fmt.Errorf("clear-signing: rereading the signature: %w", err)
+	}
+	sig, err := io.ReadAll(block.Body)
+	if err != nil {
+		return fmt.Errorf("clear-signing: rereading the signature: %w", err)
+	}
+	if _, err := w.Write(out[:i+1]); err != nil {
+		return fmt.Errorf("clear-signing: %w", err)
+	}
+	if err := writeArmored(w, openpgp.SignatureType, func(aw io.Writer) error {
+		_, err := aw.Write(sig)
+		return err
+	}); err != nil {
 		return fmt.Errorf("clear-signing: %w", err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package sign
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 )
 
 var created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -54,6 +56,9 @@ func gpgv(t *testing.T, pub, sig, data []byte) error {
 	out, err := exec.Command("gpgv", args...).CombinedOutput()
 	if err != nil {
 		return errors.New(string(out))
+	}
+	if strings.Contains(string(out), "invalid radix64") {
+		t.Errorf("gpgv misreads the armor:\n%s", out)
 	}
 	if !strings.Contains(string(out), "Good signature") {
 		t.Errorf("gpgv printed no good signature:\n%s", out)
@@ -230,5 +235,78 @@ func TestLoad(t *testing.T) {
 	t.Setenv(EnvPassphrase, "from-env")
 	if p, err := Passphrase(nil, nil)(); err != nil || string(p) != "from-env" {
 		t.Errorf("Passphrase() = %q, %v; want the environment's", p, err)
+	}
+}
+
+// TestGnuPGKey signs with a key GnuPG made and exported, protected by a
+// passphrase, as a user bringing an existing key would.
+func TestGnuPGKey(t *testing.T) {
+	if _, err := exec.LookPath("gpg"); err != nil {
+		t.Skip("gpg is not installed (scripts/test-deps installs it)")
+	}
+	home := t.TempDir()
+	gpg := func(args ...string) []byte {
+		t.Helper()
+		cmd := exec.Command("gpg", append([]string{"--batch", "--homedir", home, "--pinentry-mode", "loopback", "--passphrase", "pw"}, args...)...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("gpg %s: %v", strings.Join(args, " "), err)
+		}
+		return out
+	}
+	gpg("--quick-gen-key", "GnuPG Made <gpg@acme.example>", "ed25519", "sign", "never")
+	priv := gpg("--armor", "--export-secret-keys")
+	pub := gpg("--armor", "--export")
+	s, err := NewSigner(priv, func() ([]byte, error) { return []byte("pw"), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sig bytes.Buffer
+	if err := s.ClearSign(&sig, []byte("Suite: stable\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := gpgv(t, pub, sig.Bytes(), nil); err != nil {
+		t.Errorf("gpgv rejects a signature made with GnuPG's key: %v", err)
+	}
+}
+
+// TestClearSignArmorEnds clear-signs with keys whose signatures differ in
+// length and checks each with gpgv: GnuPG 2.2 misreads armor without a
+// checksum when the base64 needs no padding (as with RSA-3072 keys, GnuPG's
+// default), so every length must verify cleanly.
+func TestClearSignArmorEnds(t *testing.T) {
+	rsa, err := openpgp.NewEntity("RSA 3072", "", "rsa@acme.example", &packet.Config{Algorithm: packet.PubKeyAlgoRSA, RSABits: 3072})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rsaPriv, rsaPub bytes.Buffer
+	if err := writeArmored(&rsaPriv, openpgp.PrivateKeyType, func(w io.Writer) error { return rsa.SerializePrivate(w, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeArmored(&rsaPub, openpgp.PublicKeyType, rsa.Serialize); err != nil {
+		t.Fatal(err)
+	}
+	ed := generate(t, Ed25519, "")
+	for _, key := range []struct {
+		name      string
+		priv, pub []byte
+	}{{"ed25519", ed.Private, ed.Public}, {"rsa3072", rsaPriv.Bytes(), rsaPub.Bytes()}} {
+		s, err := NewSigner(key.priv, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			text := []byte(strings.Repeat("Suite: stable\n", i+1))
+			var sig bytes.Buffer
+			if err := s.ClearSign(&sig, text); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.HasSuffix(sig.Bytes(), []byte("-----END PGP SIGNATURE-----\n")) {
+				t.Errorf("%s: clear-signed message does not end with the armor's END line:\n%s", key.name, sig.Bytes())
+			}
+			if err := gpgv(t, key.pub, sig.Bytes(), nil); err != nil {
+				t.Errorf("%s: gpgv rejects clear-signed text %d: %v\n%s", key.name, i, err, sig.Bytes())
+			}
+		}
 	}
 }
