@@ -245,6 +245,8 @@ func TestGnuPGKey(t *testing.T) {
 		t.Skip("gpg is not installed (scripts/test-deps installs it)")
 	}
 	home := t.TempDir()
+	// gpg starts an agent for the secret key; stop it with the test.
+	t.Cleanup(func() { exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() })
 	gpg := func(args ...string) []byte {
 		t.Helper()
 		cmd := exec.Command("gpg", append([]string{"--batch", "--homedir", home, "--pinentry-mode", "loopback", "--passphrase", "pw"}, args...)...)
