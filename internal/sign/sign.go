@@ -33,9 +33,6 @@ const (
 	RSA4096 Algo = "rsa4096"
 )
 
-// Algos lists the algorithms Generate accepts, for help texts and errors.
-var Algos = []Algo{Ed25519, RSA4096}
-
 // ErrPassphrase means the private key is protected and the passphrase given
 // for it was missing or wrong.
 var ErrPassphrase = errors.New("wrong or missing passphrase")
