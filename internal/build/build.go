@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/pep508"
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/pybuild"
+	"github.com/venvpkg/venvpkg/internal/sign"
 	"github.com/venvpkg/venvpkg/internal/treecache"
 	"github.com/venvpkg/venvpkg/internal/venv"
 	"github.com/venvpkg/venvpkg/internal/wheel"
@@ -71,6 +73,10 @@ type Options struct {
 	Jobs      int  // parallel installs and compile workers; 0 = number of CPUs
 	CacheDir  string
 	Log       *Logger
+
+	// SignKey is an OpenPGP private key file that signs .rpm packages
+	// (header signature); empty uses $VENVPKG_SIGN_KEY when it is set.
+	SignKey string
 
 	// WheelLimits bound each wheel (entries, uncompressed size, compression
 	// ratio); zero fields take the defaults listed in docs/security.md.
@@ -141,6 +147,7 @@ type builder struct {
 	root      string
 	wheels    []string // dependency wheels to install, sorted
 	projWheel string
+	signer    *sign.Signer
 }
 
 func (b *builder) prepare(ctx context.Context) error {
@@ -200,6 +207,35 @@ func (b *builder) prepare(ctx context.Context) error {
 		b.jobs = runtime.NumCPU()
 	}
 	b.epoch = sourceDateEpoch(ctx, abs)
+	if err := b.loadSigner(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// loadSigner loads the RPM signing key from --sign-key or
+// $VENVPKG_SIGN_KEY; signatures carry the build's timestamp so signed
+// packages stay reproducible.
+func (b *builder) loadSigner() error {
+	rpm := slices.Contains(b.formats, "rpm")
+	switch {
+	case b.opts.SignKey != "" && !rpm:
+		return fmt.Errorf("--sign-key signs .rpm packages; add --format rpm (APT verifies the signed repository that venvpkg publish writes, not single .deb files)")
+	case !rpm, b.opts.SignKey == "" && os.Getenv(sign.EnvKey) == "":
+		return nil
+	}
+	s, err := sign.Load(b.opts.SignKey, sign.Passphrase(os.Stdin, os.Stderr))
+	if err != nil {
+		return fmt.Errorf("loading the RPM signing key: %w", err)
+	}
+	// The build's timestamp, unless the key is younger: a signature cannot
+	// predate its key. Either way the time is fixed by the inputs.
+	when := b.epoch
+	if c := s.Created(); when.Before(c) {
+		when = c
+	}
+	s.Now = func() time.Time { return when }
+	b.signer = s
 	return nil
 }
 

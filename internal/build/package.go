@@ -85,6 +85,9 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 			}
 		case "rpm":
 			q.Depends = uniqueSorted(append([]string{b.py.Executable}, b.cfg.Tool.RPMRequires...))
+			if b.signer != nil {
+				q.SignRPM = b.signer.SignRPM
+			}
 			out, err = pkg.WriteRPM(ctx, &q, pkg.NewRPMVersion(v, b.release), b.outDir)
 			if err != nil {
 				return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -52,6 +53,10 @@ type Package struct {
 	Files []File
 	// Scripts are the maintainer scripts or scriptlets.
 	Scripts Scripts
+	// SignRPM, when set, signs an .rpm's header and payload (an OpenPGP
+	// detached signature over the data it reads); WriteDeb ignores it:
+	// APT verifies the signed repository, not single .deb files.
+	SignRPM func(data io.Reader) ([]byte, error)
 }
 
 // debArches maps Go's GOARCH to Debian architecture names where they differ.

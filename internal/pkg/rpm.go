@@ -140,6 +140,9 @@ func WriteRPM(ctx context.Context, p *Package, v RPMVersion, outDir string) (str
 				Compression: comp,
 				BuildHost:   RPMBuildHost,
 				Packager:    vq.Maintainer,
+				Signature: nfpm.RPMSignature{
+					PackageSignature: nfpm.PackageSignature{SignFn: vq.SignRPM},
+				},
 			},
 		},
 	}

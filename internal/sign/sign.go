@@ -167,6 +167,10 @@ func NewSigner(key []byte, passphrase func() ([]byte, error)) (*Signer, error) {
 	return &Signer{entity: e, key: k.PrivateKey, Now: time.Now}, nil
 }
 
+// Created returns the creation time of the signing key: no signature can
+// be dated earlier.
+func (s *Signer) Created() time.Time { return s.key.CreationTime }
+
 // Fingerprint returns the primary key's fingerprint in upper-case hex.
 func (s *Signer) Fingerprint() string { return fingerprint(s.entity) }
 
