@@ -26,7 +26,7 @@ func TestTiny(t *testing.T) {
 	cfg := config{
 		Runs: 1, Scales: []int{1}, Tiny: true, Python: "/usr/bin/python3.11",
 		Work: filepath.Join(dir, "work"), Markdown: filepath.Join(dir, "bench.md"), SVG: filepath.Join(dir, "bench.svg"),
-		Log: t.Logf,
+		Results: filepath.Join(dir, "results.json"), Log: t.Logf,
 	}
 	if err := bench(context.Background(), cfg); err != nil {
 		t.Fatal(err)
@@ -60,6 +60,15 @@ func TestTiny(t *testing.T) {
 	// One background and one bar per tool that ran: cold, warm, pip, floor, unzip.
 	if doc.XMLName.Local != "svg" || len(doc.Rects) != 6 {
 		t.Errorf("chart root %q with %d rects, want svg with 6", doc.XMLName.Local, len(doc.Rects))
+	}
+	// -render writes the same report from the measurements alone.
+	again := cfg
+	again.Render, again.Markdown, again.Work = true, filepath.Join(dir, "again.md"), ""
+	if err := bench(context.Background(), again); err != nil {
+		t.Fatal(err)
+	}
+	if md2, err := os.ReadFile(again.Markdown); err != nil || string(md2) != string(md) {
+		t.Errorf("-render wrote a different report (%v):\n%s", err, md2)
 	}
 	if _, err := os.Stat(cfg.Work); err != nil {
 		t.Errorf("the work directory given was removed: %v", err)

@@ -45,6 +45,9 @@ type config struct {
 	SVG        string
 	Python     string
 	Module     string // venvpkg's module root, to build the binary under test
+	Profile    string // write CPU profiles of a cold and a warm in-process build with this path prefix, then stop
+	Results    string // JSON of every measurement, written with the report
+	Render     bool   // only render the report again from Results (after editing bench/notes.md)
 	Log        func(format string, args ...any)
 }
 
@@ -59,7 +62,10 @@ func main() {
 	flag.StringVar(&cfg.Cache, "cache", "", "cache of downloaded .debs (default: the tests' cache, .cache/test)")
 	flag.StringVar(&cfg.Markdown, "md", "docs/benchmarks.md", "markdown report to write")
 	flag.StringVar(&cfg.SVG, "svg", "docs/benchmarks.svg", "chart to write")
+	flag.StringVar(&cfg.Results, "json", "bench/results.json", "measurements to write (or read with -render)")
+	flag.BoolVar(&cfg.Render, "render", false, "do not measure: render the report from -json again (after editing bench/notes.md)")
 	flag.StringVar(&cfg.Python, "python", "/usr/bin/python3.11", "interpreter of the virtualenvs")
+	flag.StringVar(&cfg.Profile, "cpuprofile", "", "only profile: write PREFIX-cold.pprof and PREFIX-warm.pprof of in-process builds of the first scale")
 	flag.Parse()
 	var err error
 	if cfg.Scales, err = parseScales(scales); err != nil {
@@ -119,6 +125,13 @@ func bench(ctx context.Context, cfg config) (err error) {
 			return err
 		}
 	}
+	if cfg.Render {
+		res, err := readResults(cfg)
+		if err != nil {
+			return err
+		}
+		return writeReports(cfg, res)
+	}
 	if cfg.Cache == "" {
 		cfg.Cache = testutil.CacheDir()
 	}
@@ -159,16 +172,30 @@ func bench(ctx context.Context, cfg config) (err error) {
 			return fmt.Errorf("preparing the %d× workload: %w", scale, err)
 		}
 		res.Workloads = append(res.Workloads, w)
+		if cfg.Profile != "" {
+			cache := filepath.Join(cfg.Work, "profile-cache")
+			if err := profileBuild(ctx, cfg, w, cache, cfg.Profile+"-cold.pprof"); err != nil {
+				return err
+			}
+			if err := editLine(w.Project, 1); err != nil {
+				return err
+			}
+			return profileBuild(ctx, cfg, w, cache, cfg.Profile+"-warm.pprof")
+		}
 		cfg.Log("scale %d×: %d wheels, %d files, %.1f MB unpacked", scale, len(w.WheelList), w.Files, float64(w.Bytes)/1e6)
 		st, err := benchScale(ctx, cfg, bin, w)
 		if err != nil {
 			return fmt.Errorf("%d× workload: %w", scale, err)
 		}
 		res.Stats[scale] = st
+		// Write what there is after every scale, so an interrupted run still leaves a report.
+		res.Machine.LoadAfter = loadAverage()
+		res.Took = time.Since(start)
+		if err := writeReports(cfg, res); err != nil {
+			return err
+		}
 	}
-	res.Machine.LoadAfter = loadAverage()
-	res.Took = time.Since(start)
-	return writeReports(cfg, res)
+	return nil
 }
 
 // ensureTools checks for the programs the baselines need and installs dh-virtualenv from Debian when it is

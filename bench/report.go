@@ -2,6 +2,7 @@ package main
 
 import (
 	_ "embed"
+	"encoding/json"
 	"fmt"
 	"html"
 	"math"
@@ -17,13 +18,36 @@ import (
 //go:embed notes.md
 var notes string
 
+func (cfg config) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(cfg.Module, p)
+}
+
+func readResults(cfg config) (*result, error) {
+	data, err := os.ReadFile(cfg.path(cfg.Results))
+	if err != nil {
+		return nil, fmt.Errorf("-render: %w", err)
+	}
+	res := &result{}
+	if err := json.Unmarshal(data, res); err != nil {
+		return nil, fmt.Errorf("-render: %s: %w", cfg.Results, err)
+	}
+	return res, nil
+}
+
 func writeReports(cfg config, res *result) error {
-	md := renderMarkdown(cfg, res)
-	svg := renderSVG(res)
-	for path, body := range map[string]string{cfg.Markdown: md, cfg.SVG: svg} {
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(cfg.Module, path)
+	files := map[string]string{cfg.Markdown: renderMarkdown(cfg, res), cfg.SVG: renderSVG(res)}
+	if cfg.Results != "" && !cfg.Render {
+		data, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
 		}
+		files[cfg.Results] = string(data) + "\n"
+	}
+	for path, body := range files {
+		path = cfg.path(path)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			return err
 		}

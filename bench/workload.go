@@ -20,8 +20,8 @@ import (
 )
 
 // fullPackages are the Debian packages repacked into the dependency wheels of the full workload: Flask and its
-// dependencies, an HTTP client stack, serialisation, an ORM, templating and numerics. Seven of them carry C
-// extensions (markupsafe, yaml, msgpack, zope.interface, simplejson, psutil, numpy).
+// dependencies, an HTTP client stack, serialisation, an ORM, templating and numerics. Eight of them carry C
+// extensions (markupsafe, yaml, msgpack, zope.interface, simplejson, psutil, greenlet, numpy).
 var fullPackages = []string{
 	"python3-flask", "python3-click", "python3-itsdangerous", "python3-jinja2", "python3-markupsafe",
 	"python3-werkzeug", "python3-blinker",
@@ -29,7 +29,7 @@ var fullPackages = []string{
 	"python3-yaml", "python3-msgpack", "python3-simplejson",
 	"python3-zope.interface", "python3-attr", "python3-six", "python3-typing-extensions",
 	"python3-pygments", "python3-sqlalchemy", "python3-mako", "python3-tz",
-	"python3-dateutil", "python3-psutil", "python3-pyparsing", "python3-packaging", "python3-markdown",
+	"python3-dateutil", "python3-psutil", "python3-greenlet", "python3-pyparsing", "python3-packaging", "python3-markdown",
 	"python3-gunicorn", "python3-numpy",
 }
 
