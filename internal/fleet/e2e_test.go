@@ -141,8 +141,9 @@ func recap(t *testing.T, out string) map[string]string {
 // Ansible's chroot connection from a repository venvpkg published and
 // served over HTTP on 127.0.0.1: v1 everywhere, a second run that changes
 // nothing, v2 in batches of one with the admin's templated configuration
-// kept, a rollback to v1, and a failing health check on the first host
-// that stops the rollout before the other hosts are touched.
+// kept, a rollback to v1, a failing health check on the first host that
+// stops the rollout before the other hosts are touched, and a rollback of
+// that host with the configuration written as a drop-in.
 func TestRolloutChroots(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end rollout skipped in -short mode")
@@ -358,6 +359,26 @@ func TestRolloutChroots(t *testing.T) {
 	}
 	if !strings.Contains(out, "TASK [fleet_app : Run the health command]") || !regexp.MustCompile(`FAILED - RETRYING|fatal: \[h1\]`).MatchString(out) {
 		t.Errorf("the failed rollout does not show h1's health check failing:\n%s", out)
+	}
+
+	// Rolling h1 back with the drop-in style: the template goes to
+	// app.conf.d/50-site.conf and the file written before stays as it was.
+	before := hosts[1].read(t, "/etc/fleet-app/app.conf")
+	play(true, "-e", "fleet_app_version="+v1, "-e", "fleet_app_config_style=dropin")
+	for _, h := range hosts {
+		if got := h.version(t); got != v1 {
+			t.Errorf("%s runs %s after the rollback, want %s", h.name, got, v1)
+		}
+		if d := h.read(t, "/etc/fleet-app/app.conf.d/50-site.conf"); !strings.Contains(d, "greeting = hello from "+h.name+"\n") {
+			t.Errorf("%s: the drop-in lacks the admin's greeting:\n%s", h.name, d)
+		}
+		st := h.c.Run(t, "stat", "-c", "%U:%G %a", "/etc/fleet-app/app.conf.d/50-site.conf")
+		if strings.TrimSpace(st) != "root:fleet-app 640" {
+			t.Errorf("%s: the drop-in is %s, want root:fleet-app 640", h.name, st)
+		}
+	}
+	if after := hosts[1].read(t, "/etc/fleet-app/app.conf"); after != before {
+		t.Errorf("h2: the drop-in style rewrote app.conf:\n%s\nwas:\n%s", after, before)
 	}
 }
 
