@@ -77,7 +77,7 @@ changed, and checks their health; plus site.yml, a playbook that rolls out
 in batches (serial, max_fail_percentage), and an example inventory.
 
 Package names with "-" or "." become role and variable names with "_".`,
-		Example: `  venvpkg ansible --repo-url https://packages.example.org --key repo.pub.asc --out deploy/ansible
+		Example: `  venvpkg ansible --repo-url https://packages.example.org --key keys/public.asc --out deploy/ansible
   ansible-playbook -i deploy/ansible/inventory deploy/ansible/site.yml -e myapp_version=1.4.2-1`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -20,7 +20,7 @@ subscribed to the package and their configuration, and checks their health
 after a restart.
 
 Package names with "-" or "." become module and class names with "_".`,
-		Example: `  venvpkg puppet --repo-url https://packages.example.org --key repo.pub.asc --out deploy/puppet`,
+		Example: `  venvpkg puppet --repo-url https://packages.example.org --key keys/public.asc --out deploy/puppet`,
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return f.generate(cmd, args, fleet.Puppet)

@@ -130,7 +130,7 @@ func NewSpec(cfg *config.Config, o Options) (*Spec, error) {
 		return nil, err
 	}
 	if len(bytes.TrimSpace(o.PublicKey)) == 0 {
-		return nil, errors.New("no signing key: pass --key with the repository's armored public key (venvpkg key generate writes it); hosts refuse unsigned repositories")
+		return nil, errors.New("no signing key: pass --key with the repository's armored public key (public.asc, written by venvpkg key generate); hosts refuse unsigned repositories")
 	}
 	if !bytes.HasPrefix(bytes.TrimSpace(o.PublicKey), []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
 		return nil, errors.New("the signing key is not an armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK-----); pass the public half, never the private key")
