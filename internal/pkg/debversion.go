@@ -79,27 +79,7 @@ func DebVersion(v pep440.Version, release string) string {
 		b.WriteString(strconv.Itoa(e))
 		b.WriteByte(':')
 	}
-	rel := v.Release()
-	for i, n := range rel {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(strconv.Itoa(n))
-	}
-	kind, preN, isPre := v.Pre()
-	postN, isPost := v.Post()
-	devN, isDev := v.Dev()
-	if isPre {
-		b.WriteString("~" + kind + strconv.Itoa(preN))
-	} else if isDev && !isPost {
-		b.WriteString("~")
-	}
-	if isPost {
-		b.WriteString("+post" + strconv.Itoa(postN))
-	}
-	if isDev {
-		b.WriteString("~dev" + strconv.Itoa(devN))
-	}
+	writePublic(&b, v, "+post")
 	if local := v.Local(); local != "" {
 		b.WriteString("+~")
 		b.WriteString(encodeLocal(local))
@@ -152,4 +132,31 @@ func isNumeric(s string) bool {
 		}
 	}
 	return true
+}
+
+// writePublic writes v's release, pre-, post- and dev-release parts as the
+// Debian and RPM mappings share them: "~" pre-releases, "~~dev"/"~dev"
+// dev releases, and the post-release marker the format needs (dpkg: "+post",
+// which sorts before a longer release; rpm: ".post").
+func writePublic(b *strings.Builder, v pep440.Version, post string) {
+	for i, n := range v.Release() {
+		if i > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(strconv.Itoa(n))
+	}
+	kind, preN, isPre := v.Pre()
+	postN, isPost := v.Post()
+	devN, isDev := v.Dev()
+	if isPre {
+		b.WriteString("~" + kind + strconv.Itoa(preN))
+	} else if isDev && !isPost {
+		b.WriteString("~")
+	}
+	if isPost {
+		b.WriteString(post + strconv.Itoa(postN))
+	}
+	if isDev {
+		b.WriteString("~dev" + strconv.Itoa(devN))
+	}
 }

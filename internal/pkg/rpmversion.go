@@ -59,26 +59,7 @@ func (r RPMVersion) String() string {
 // different to rpm, as to dpkg.
 func NewRPMVersion(v pep440.Version, release string) RPMVersion {
 	var b strings.Builder
-	for i, n := range v.Release() {
-		if i > 0 {
-			b.WriteByte('.')
-		}
-		b.WriteString(strconv.Itoa(n))
-	}
-	kind, preN, isPre := v.Pre()
-	postN, isPost := v.Post()
-	devN, isDev := v.Dev()
-	if isPre {
-		b.WriteString("~" + kind + strconv.Itoa(preN))
-	} else if isDev && !isPost {
-		b.WriteString("~")
-	}
-	if isPost {
-		b.WriteString(".post" + strconv.Itoa(postN))
-	}
-	if isDev {
-		b.WriteString("~dev" + strconv.Itoa(devN))
-	}
+	writePublic(&b, v, ".post")
 	if local := v.Local(); local != "" {
 		b.WriteString(".local")
 		for _, seg := range strings.Split(local, ".") {
