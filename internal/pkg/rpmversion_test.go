@@ -114,3 +114,44 @@ func TestRPMVersionOrderMatchesRPM(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRPMVersionOrder checks the order property of the RPM mapping with
+// CompareRPMVersion, the Go implementation of rpm's comparison that
+// internal/repo's tests check against rpm itself.
+func FuzzRPMVersionOrder(f *testing.F) {
+	for i, a := range orderCorpus {
+		f.Add(a, orderCorpus[(i+11)%len(orderCorpus)])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		va, err := pep440.Parse(a)
+		if err != nil {
+			return
+		}
+		vb, err := pep440.Parse(b)
+		if err != nil {
+			return
+		}
+		if zeroPaddedTwins(va, vb) {
+			return
+		}
+		ra, rb := NewRPMVersion(va, "1"), NewRPMVersion(vb, "1")
+		if got, want := CompareRPMVersion(ra, rb), va.Compare(vb); got != want {
+			t.Errorf("CompareRPMVersion(%s, %s) = %d, but PEP 440 %q vs %q = %d", ra, rb, got, a, b, want)
+		}
+	})
+}
+
+func TestCompareRPMVersionOnCorpus(t *testing.T) {
+	for _, a := range orderCorpus {
+		for _, b := range orderCorpus {
+			va, vb := pep440.MustParse(a), pep440.MustParse(b)
+			if zeroPaddedTwins(va, vb) {
+				continue
+			}
+			ra, rb := NewRPMVersion(va, "1"), NewRPMVersion(vb, "1")
+			if got, want := CompareRPMVersion(ra, rb), va.Compare(vb); got != want {
+				t.Errorf("CompareRPMVersion(%s, %s) = %d, PEP 440 %s vs %s = %d", ra, rb, got, a, b, want)
+			}
+		}
+	}
+}

@@ -322,11 +322,11 @@ func TestRPMVerCmp(t *testing.T) {
 		{"1.0~rc1", "1.0", -1}, {"1.0^git1", "1.0", 1}, {"1.0^git1", "1.0.1", -1}, {"10", "9", 1},
 		{"010", "10", 0}, {"a", "1", -1}, {"1.0.", "1.0", 0}, {"1_0", "1.0", 0}, {"1.0~rc1", "1.0~rc2", -1},
 	} {
-		if got := rpmvercmp(tc.a, tc.b); got != tc.want {
-			t.Errorf("rpmvercmp(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		if got := pkg.CompareRPM(tc.a, tc.b); got != tc.want {
+			t.Errorf("pkg.CompareRPM(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
-		if got := rpmvercmp(tc.b, tc.a); got != -tc.want {
-			t.Errorf("rpmvercmp(%q, %q) = %d, want %d", tc.b, tc.a, got, -tc.want)
+		if got := pkg.CompareRPM(tc.b, tc.a); got != -tc.want {
+			t.Errorf("pkg.CompareRPM(%q, %q) = %d, want %d", tc.b, tc.a, got, -tc.want)
 		}
 	}
 }
@@ -364,8 +364,8 @@ func TestRPMVerCmpMatchesRPM(t *testing.T) {
 		t.Fatalf("rpm printed %d results for %d pairs:\n%s", len(lines), len(pairs), out)
 	}
 	for i, p := range pairs {
-		if got, want := rpmvercmp(p[0], p[1]), lines[i]; fmt.Sprint(got) != want {
-			t.Errorf("rpmvercmp(%q, %q) = %d, rpm says %s", p[0], p[1], got, want)
+		if got, want := pkg.CompareRPM(p[0], p[1]), lines[i]; fmt.Sprint(got) != want {
+			t.Errorf("pkg.CompareRPM(%q, %q) = %d, rpm says %s", p[0], p[1], got, want)
 		}
 	}
 }
