@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -318,7 +320,13 @@ func (c *Config) validateConfigFiles() error {
 			return fmt.Errorf("%s: source %q is absolute; give a path relative to the project directory %s", where, f.SourceRaw, projDir)
 		}
 		src := filepath.Join(projDir, filepath.FromSlash(f.SourceRaw))
+		if rel, err := filepath.Rel(projDir, src); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("%s: source %q is outside the project directory %s; keep configuration in the project", where, f.SourceRaw, projDir)
+		}
 		real, err := filepath.EvalSymlinks(src)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("%s: source %q does not exist in the project directory %s", where, f.SourceRaw, projDir)
+		}
 		if err != nil {
 			return fmt.Errorf("%s: source %q: %w", where, f.SourceRaw, err)
 		}
