@@ -413,7 +413,7 @@ func (b *builder) install(ctx context.Context) error {
 			}
 		}
 	}()
-	b.log.Infof("installing %d wheels into %s", len(all), b.prefix)
+	b.log.Infof("installing %s into %s", plural(len(all), "wheel"), b.prefix)
 	bar := b.log.Progress(len(all), "installing")
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(b.jobs)
@@ -454,7 +454,7 @@ func (b *builder) install(ctx context.Context) error {
 		}
 	}
 	sort.Strings(py)
-	b.log.Infof("compiling %d modules", len(py))
+	b.log.Infof("compiling %s", plural(len(py), "module"))
 	res, err := compile.Compile(ctx, b.py, b.root, py, b.jobs)
 	if err != nil {
 		return fmt.Errorf("compiling bytecode: %w", err)
@@ -655,4 +655,12 @@ func displayPath(p string) string {
 		return "(none)"
 	}
 	return p
+}
+
+// plural writes "1 wheel" or "3 wheels".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
