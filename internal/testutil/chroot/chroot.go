@@ -66,11 +66,6 @@ func New(t testing.TB) *Chroot {
 	if err != nil {
 		t.Fatalf("creating the chroot directory: %v", err)
 	}
-	// A root directory is world-readable; MkdirTemp makes it 0700, which
-	// would lock every non-root service user out of the whole chroot.
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatalf("making the chroot directory readable: %v", err)
-	}
 	c := &Chroot{Dir: dir, cacheDir: cacheDir}
 	t.Cleanup(func() {
 		if err := c.unmountAll(); err != nil {
@@ -83,6 +78,12 @@ func New(t testing.TB) *Chroot {
 	})
 	if out, err := exec.CommandContext(ctx, "tar", "--numeric-owner", "-xpf", tarball, "-C", dir).CombinedOutput(); err != nil {
 		t.Fatalf("extracting %s: %v: %s", tarball, err, out)
+	}
+	// A root directory is world-readable; MkdirTemp (and the tarball's own
+	// "." entry, made the same way) give 0700, which would lock every
+	// non-root service user out of the whole chroot.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("making the chroot directory readable: %v", err)
 	}
 	if err := prepare(dir); err != nil {
 		t.Fatal(err)
