@@ -78,6 +78,7 @@ indexes, are checked against the lock's hashes and cached in $VENVPKG_CACHE_DIR.
 	f.StringVar(&o.Version, "version", "", "override the project's version (PEP 440)")
 	f.StringVar(&o.Release, "release", "", "package release (default [tool.venvpkg] release, else 1)")
 	f.BoolVar(&o.NoCompile, "no-compile", false, "do not compile bytecode")
+	f.BoolVar(&o.NoTreeCache, "no-tree-cache", false, "install and compile every wheel afresh instead of reusing cached trees (same output, slower)")
 	f.StringVar(&o.SignKey, "sign-key", "", "OpenPGP private key that signs .rpm packages (default $VENVPKG_SIGN_KEY; passphrase from $VENVPKG_SIGN_PASSPHRASE or a prompt)")
 	f.BoolVar(&o.Strict, "strict", false, "treat shared libraries that no package provides as errors")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "parallel installs and compile workers (default: number of CPUs)")

@@ -12,11 +12,13 @@ import (
 func newCacheCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cache",
-		Short: "Show or empty venvpkg's download cache",
+		Short: "Show or empty venvpkg's cache",
 		Long: `venvpkg keeps downloaded wheels and sdists (by sha256), index pages (with their
-ETag and Last-Modified), wheels built from sdists and interpreter probes in one
-cache directory: $VENVPKG_CACHE_DIR, else $XDG_CACHE_HOME/venvpkg, else
-~/.cache/venvpkg. Builds may share it, also at the same time.`,
+ETag and Last-Modified), wheels built from sdists, interpreter probes and the
+installed-and-compiled tree of every dependency wheel (reused by hard link, so a
+warm build only installs the project's own wheel) in one cache directory:
+$VENVPKG_CACHE_DIR, else $XDG_CACHE_HOME/venvpkg, else ~/.cache/venvpkg. Builds
+may share it, also at the same time.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(&cobra.Command{
