@@ -41,6 +41,10 @@ import (
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
+// buildDirPattern names every build's temporary directory (a MkdirTemp
+// pattern, and the prefix the audit refuses in any payload file).
+const buildDirPattern = "venvpkg-build-"
+
 // DefaultSourceDateEpoch is used when neither SOURCE_DATE_EPOCH nor a git
 // commit gives a time: 2000-01-01T00:00:00Z.
 const DefaultSourceDateEpoch = 946684800
@@ -108,7 +112,7 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	if err := b.prepare(ctx); err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "venvpkg-build-")
+	tmp, err := os.MkdirTemp("", buildDirPattern)
 	if err != nil {
 		return nil, fmt.Errorf("creating build directory: %w", err)
 	}
@@ -500,9 +504,11 @@ func (b *builder) warn(msg string) {
 }
 
 func (b *builder) packageIt(ctx context.Context) error {
-	forbidden := []string{b.tmp, b.projDir}
-	if rt, err := filepath.EvalSymlinks(b.tmp); err == nil && rt != b.tmp {
-		forbidden = append(forbidden, rt)
+	// The build dirs of every build, not only this one: trees reused from
+	// the cache were staged by earlier builds.
+	forbidden := []string{filepath.Join(filepath.Dir(b.tmp), buildDirPattern), b.projDir}
+	if rt, err := filepath.EvalSymlinks(filepath.Dir(b.tmp)); err == nil && rt != filepath.Dir(b.tmp) {
+		forbidden = append(forbidden, filepath.Join(rt, buildDirPattern))
 	}
 	if err := audit.Scan(b.root, forbidden); err != nil {
 		return fmt.Errorf("audit: %w", err)
