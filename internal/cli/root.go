@@ -30,8 +30,11 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "venvpkg",
 		Short: "Ship a Python service and its whole virtualenv as one native package",
 		Long: `venvpkg builds a Python project and its pinned lock into a self-contained
-virtualenv at its final path, and packages it as a .deb that installs on
-servers without a compiler, pip or network access.`,
+virtualenv at its final path and packages it as a .deb or .rpm that installs on
+servers without a compiler, pip or network access, with its services supervised
+by systemd and its configuration kept out of the package. It publishes the
+packages to signed APT and YUM repositories and writes the Ansible role or
+Puppet module that rolls a pinned version out to many servers, and back.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
