@@ -8,6 +8,7 @@
 package build
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -175,11 +176,11 @@ func (b *builder) prepare(ctx context.Context) error {
 		b.warn(w)
 	}
 
-	b.prefix = firstNonEmpty(o.Prefix, cfg.Tool.Prefix, "/opt/venvs/"+b.name)
+	b.prefix = cmp.Or(o.Prefix, cfg.Tool.Prefix, "/opt/venvs/"+b.name)
 	if err := config.ValidPrefix(b.prefix); err != nil {
 		return fmt.Errorf("--prefix: %w", err)
 	}
-	b.release = firstNonEmpty(o.Release, cfg.Tool.Release, "1")
+	b.release = cmp.Or(o.Release, cfg.Tool.Release, "1")
 	if err := config.ValidRelease(b.release); err != nil {
 		return fmt.Errorf("--release: %w", err)
 	}
@@ -188,7 +189,7 @@ func (b *builder) prepare(ctx context.Context) error {
 			return fmt.Errorf("--version %q: %w", o.Version, err)
 		}
 	}
-	b.python = firstNonEmpty(o.Python, cfg.Tool.Python, "/usr/bin/python3")
+	b.python = cmp.Or(o.Python, cfg.Tool.Python, "/usr/bin/python3")
 	if !filepath.IsAbs(b.python) {
 		return fmt.Errorf("--python %q: give the absolute path the target hosts run (e.g. /usr/bin/python3.11); the virtualenv links to it", b.python)
 	}
@@ -201,7 +202,7 @@ func (b *builder) prepare(ctx context.Context) error {
 		return err
 	}
 	b.formats = formats
-	b.outDir = firstNonEmpty(o.OutDir, "dist")
+	b.outDir = cmp.Or(o.OutDir, "dist")
 	b.cacheDir = o.CacheDir
 	if b.cacheDir == "" {
 		b.cacheDir = DefaultCacheDir()
@@ -293,7 +294,7 @@ func (b *builder) probe(ctx context.Context) error {
 }
 
 func (b *builder) readLock(ctx context.Context) error {
-	path := firstNonEmpty(b.opts.Lock, b.cfg.Tool.Lock)
+	path := cmp.Or(b.opts.Lock, b.cfg.Tool.Lock)
 	if path == "" {
 		for _, name := range []string{"pylock.toml", "requirements.txt"} {
 			def := filepath.Join(b.projDir, name)
@@ -556,14 +557,14 @@ func (b *builder) packageIt(ctx context.Context) error {
 		Version:     pkg.DebVersion(v, b.release),
 		Arch:        b.res.Arch,
 		Maintainer:  maint,
-		Summary:     firstNonEmpty(b.cfg.Project.Description, b.cfg.Project.Name),
+		Summary:     cmp.Or(b.cfg.Project.Description, b.cfg.Project.Name),
 		Description: fmt.Sprintf("This package ships %s and its dependencies in a self-contained virtual\nenvironment at %s, built by venvpkg.", b.cfg.Project.Name, b.prefix),
 		Homepage:    b.cfg.Project.Homepage(),
 		License:     b.cfg.Project.License.Short(),
 		Depends:     b.res.Depends,
 		Root:        b.root,
 		MTime:       b.epoch,
-		Compression: firstNonEmpty(b.cfg.Tool.Compression, "zstd"),
+		Compression: cmp.Or(b.cfg.Tool.Compression, "zstd"),
 	}
 	return b.writePackages(ctx, p, v)
 }
@@ -590,18 +591,14 @@ func (b *builder) interpreterDepends(ctx context.Context) string {
 }
 
 func uniqueSorted(in []string) []string {
-	seen := map[string]bool{}
 	var out []string
-	for _, s := range in {
-		s = strings.TrimSpace(s)
-		if s == "" || seen[s] {
-			continue
+	for _, s := range unique(in) {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
 		}
-		seen[s] = true
-		out = append(out, s)
 	}
 	sort.Strings(out)
-	return out
+	return slices.Compact(out)
 }
 
 // sourceDateEpoch returns SOURCE_DATE_EPOCH, else the commit time of the
@@ -645,15 +642,6 @@ func pauseForTest(ctx context.Context, log *Logger, stage string) {
 	}
 	log.printf(LevelQuiet, "", "paused at %s", stage)
 	<-ctx.Done()
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 func displayPath(p string) string {

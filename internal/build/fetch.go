@@ -1,6 +1,7 @@
 package build
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -79,7 +80,7 @@ func (b *builder) sources() sourceList {
 	if o.NoIndex || envBool("PIP_NO_INDEX") || b.lock != nil && b.lock.NoIndex {
 		return s
 	}
-	main := firstNonEmpty(o.IndexURL, os.Getenv("PIP_INDEX_URL"), b.cfg.Tool.IndexURL)
+	main := cmp.Or(o.IndexURL, os.Getenv("PIP_INDEX_URL"), b.cfg.Tool.IndexURL)
 	if main == "" && b.lock != nil && len(b.lock.IndexURLs) > 0 {
 		main = b.lock.IndexURLs[len(b.lock.IndexURLs)-1]
 	}

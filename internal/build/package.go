@@ -84,7 +84,7 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 				return err
 			}
 		case "rpm":
-			q.Depends = uniqueSorted(append([]string{b.py.Executable}, b.cfg.Tool.RPMRequires...))
+			q.Depends = append([]string{b.py.Executable}, b.cfg.Tool.RPMRequires...) // WriteRPM sorts and deduplicates
 			if b.signer != nil {
 				q.SignRPM = b.signer.SignRPM
 			}

@@ -15,6 +15,7 @@ package fleet
 
 import (
 	"bytes"
+	"cmp"
 	"embed"
 	"errors"
 	"fmt"
@@ -145,8 +146,8 @@ func NewSpec(cfg *config.Config, o Options) (*Spec, error) {
 		DebVersion:  pkg.DebVersion(v, release),
 		RPMVersion:  pkg.NewRPMVersion(v, release).String(),
 		RepoURL:     strings.TrimSuffix(o.RepoURL, "/"),
-		Suite:       firstNonEmpty(o.Suite, "stable"),
-		Component:   firstNonEmpty(o.Component, "main"),
+		Suite:       cmp.Or(o.Suite, "stable"),
+		Component:   cmp.Or(o.Component, "main"),
 		PublicKey:   append(bytes.TrimSpace(o.PublicKey), '\n'),
 	}
 	if s.Prefix == "" {
@@ -213,15 +214,6 @@ func validURL(u string) error {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func firstNonEmpty(vs ...string) string {
-	for _, v := range vs {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
 
 // Ident is the package name as an Ansible role, Puppet module and
 // variable name: lowercase, "-" and "." written "_", and "pkg_" before a

@@ -2,6 +2,7 @@ package pkg
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -99,9 +100,9 @@ var compressions = []string{"zstd", "xz", "gzip", "none"}
 // a copy with defaults filled in.
 func (p *Package) validate() (*Package, error) {
 	q := *p
-	q.Section = cmpOr(q.Section, "misc")
-	q.Priority = cmpOr(q.Priority, "optional")
-	q.Compression = cmpOr(q.Compression, "zstd")
+	q.Section = cmp.Or(q.Section, "misc")
+	q.Priority = cmp.Or(q.Priority, "optional")
+	q.Compression = cmp.Or(q.Compression, "zstd")
 	switch {
 	case !debNamePattern.MatchString(q.Name):
 		return nil, fmt.Errorf("package name %q is not a valid Debian package name (lowercase letters, digits, \"+\", \"-\" and \".\", at least two characters, starting with a letter or digit)", q.Name)
@@ -140,13 +141,6 @@ func (p *Package) validate() (*Package, error) {
 	slices.Sort(deps)
 	q.Depends = slices.Compact(deps)
 	return &q, nil
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // controlDescription joins the synopsis and the extended description in the

@@ -112,15 +112,8 @@ func FuzzDebVersionOrder(f *testing.F) {
 		f.Add(a, orderCorpus[(i+7)%len(orderCorpus)])
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
-		va, err := pep440.Parse(a)
-		if err != nil {
-			return
-		}
-		vb, err := pep440.Parse(b)
-		if err != nil {
-			return
-		}
-		if zeroPaddedTwins(va, vb) {
+		va, vb, ok := orderablePair(a, b)
+		if !ok {
 			return
 		}
 		da, db := DebVersion(va, "1"), DebVersion(vb, "1")
@@ -154,4 +147,19 @@ func zeroPaddedTwins(a, b pep440.Version) bool {
 		}
 	}
 	return true
+}
+
+// orderablePair parses a and b for the order fuzzers; ok is false when either
+// is not a PEP 440 version or the two are zero-padded twins, whose order the
+// mappings do not keep by design.
+func orderablePair(a, b string) (va, vb pep440.Version, ok bool) {
+	va, err := pep440.Parse(a)
+	if err != nil {
+		return va, vb, false
+	}
+	vb, err = pep440.Parse(b)
+	if err != nil {
+		return va, vb, false
+	}
+	return va, vb, !zeroPaddedTwins(va, vb)
 }

@@ -1,6 +1,7 @@
 package pkg
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path"
@@ -71,7 +72,7 @@ func extras(p *Package, have map[string]bool, mtime time.Time) (files.Contents, 
 		cs = append(cs, &files.Content{
 			Type: typ, Source: src, Destination: f.Path,
 			FileInfo: &files.ContentFileInfo{
-				Owner: cmpOr(f.Owner, "root"), Group: cmpOr(f.Group, "root"),
+				Owner: cmp.Or(f.Owner, "root"), Group: cmp.Or(f.Group, "root"),
 				Mode: f.Mode.Perm(), MTime: mtime, Size: int64(len(f.Data)),
 			},
 		})
