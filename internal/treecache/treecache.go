@@ -56,7 +56,7 @@ type Cache struct {
 // interpreter py, compiled to bytecode when compiled is true. The
 // directory is created on first use.
 func New(dir string, py *interp.Info, dest wheel.Destination, compiled bool) (*Cache, error) {
-	self, err := selfHash()
+	self, err := SelfHash()
 	if err != nil {
 		return nil, fmt.Errorf("tree cache: hashing the venvpkg executable: %w", err)
 	}
@@ -87,8 +87,9 @@ var (
 	selfErr  error
 )
 
-// selfHash is the sha256 of the running executable.
-func selfHash() (string, error) {
+// SelfHash is the sha256 of the running venvpkg executable, which every
+// cache of build output keys its entries by.
+func SelfHash() (string, error) {
 	selfOnce.Do(func() {
 		exe, err := os.Executable()
 		if err != nil {
@@ -254,6 +255,11 @@ func (p *Pending) Commit(root string, inst *wheel.Installed, failed []compile.Fa
 func (p *Pending) Link(ctx context.Context, root string) error {
 	return linkTree(ctx, p.Root, root)
 }
+
+// LinkTree mirrors the tree src into dst with hard links (copies across
+// file systems) and fresh symlinks; a file that exists in dst already is
+// an error.
+func LinkTree(ctx context.Context, src, dst string) error { return linkTree(ctx, src, dst) }
 
 // linkTree mirrors the tree src into dst.
 func linkTree(ctx context.Context, src, dst string) error {
