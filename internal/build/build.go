@@ -296,27 +296,27 @@ func (b *builder) probe(ctx context.Context) error {
 func (b *builder) readLock(ctx context.Context) error {
 	path := cmp.Or(b.opts.Lock, b.cfg.Tool.Lock)
 	if path == "" {
-		for _, name := range []string{"pylock.toml", "requirements.txt"} {
-			def := filepath.Join(b.projDir, name)
-			if _, err := os.Stat(def); err == nil {
-				path = def
-				break
-			}
+		found, err := lock.Find(b.projDir)
+		if err != nil {
+			return err
 		}
+		path = found
 	} else if !filepath.IsAbs(path) && b.opts.Lock == "" {
 		path = filepath.Join(b.projDir, path) // [tool.venvpkg] lock is relative to the project
 	}
 	env := pep508.Environment(b.py.Markers)
 	if path == "" {
 		b.lock = &lock.Lock{}
-	} else if lock.IsPylock(path) {
-		l, err := lock.ParsePylock(path, env, b.cfg.Project.Name)
-		if err != nil {
-			return err
-		}
-		b.lock = l
 	} else {
-		l, err := lock.ParseRequirementsFileWith(path, env, lock.Options{ProjectDir: b.projDir})
+		roots := slices.Clone(b.cfg.Project.Dependencies)
+		if lock.IsPoetryLock(path) {
+			more, err := lock.PoetryDependencies(b.cfg.File)
+			if err != nil {
+				return err
+			}
+			roots = append(roots, more...)
+		}
+		l, err := lock.Load(path, env, lock.LoadOptions{ProjectDir: b.projDir, Project: b.cfg.Project.Name, Dependencies: roots})
 		if err != nil {
 			return err
 		}
@@ -334,7 +334,7 @@ func (b *builder) readLock(ctx context.Context) error {
 		deps = append(deps, r.Name)
 	}
 	if missing := b.lock.Missing(deps); len(missing) > 0 {
-		where := "no lock file was found (looked for requirements.txt in the project)"
+		where := "no lock file was found (looked for " + lock.SearchOrder() + ")"
 		if path != "" {
 			where = path + " does not pin them"
 		}

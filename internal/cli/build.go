@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/lock"
 )
 
 func newBuildCmd() *cobra.Command {
@@ -24,10 +25,11 @@ func newBuildCmd() *cobra.Command {
 lock into a virtualenv at its final prefix (default /opt/venvs/<name>) and write
 the package to --out.
 
-The lock is a requirements file with exact pins (==), as pip-compile, uv export
-and pip freeze write, or a PEP 751 pylock.toml; --lock defaults to pylock.toml,
-else requirements.txt, in PROJECT_DIR. Artifacts come from --find-links and the
-indexes, are checked against the lock's hashes and cached in $VENVPKG_CACHE_DIR.`,
+The lock is a PEP 751 pylock.toml, uv's uv.lock, Poetry's poetry.lock, or a
+requirements file with exact pins (==) as pip-compile, uv export and pip freeze
+write it. It is taken from ` + lock.SearchOrder() + `.
+Artifacts come from --find-links and the indexes, are checked against the
+lock's hashes and cached in $VENVPKG_CACHE_DIR.`,
 		Example: `  venvpkg build ./myapp --lock requirements.txt --find-links ./wheels --no-index \
       --python /usr/bin/python3.11 --out dist`,
 		Args: cobra.MaximumNArgs(1),
@@ -63,7 +65,7 @@ indexes, are checked against the lock's hashes and cached in $VENVPKG_CACHE_DIR.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Lock, "lock", "", "lock file: requirements format or pylock.toml; default pylock.toml, else requirements.txt, in PROJECT_DIR")
+	f.StringVar(&o.Lock, "lock", "", "lock file: pylock.toml, uv.lock, poetry.lock or a requirements file; default: "+lock.DefaultSearch())
 	f.StringArrayVar(&o.FindLinks, "find-links", nil, "directory or URL of an HTML page of links to wheels and sdists (repeatable; default $PIP_FIND_LINKS, [tool.venvpkg] find-links)")
 	f.BoolVar(&o.NoIndex, "no-index", false, "use only --find-links, no package index")
 	f.StringVar(&o.IndexURL, "index-url", "", "simple API index (PEP 503/691) (default $PIP_INDEX_URL, [tool.venvpkg] index-url, else https://pypi.org/simple/)")

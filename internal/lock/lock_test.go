@@ -1,8 +1,6 @@
 package lock
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -37,10 +35,6 @@ func TestGolden(t *testing.T) {
 	if err != nil || len(dirs) == 0 {
 		t.Fatalf("no testdata: %v", err)
 	}
-	abs, err := filepath.Abs("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, path := range dirs {
 		dir := filepath.Dir(path)
 		t.Run(filepath.Base(dir), func(t *testing.T) {
@@ -48,26 +42,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("ParseRequirementsFile(%q) error: %v", path, err)
 			}
-			got, err := json.MarshalIndent(l, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			// Absolute find-links paths depend on the checkout's location.
-			got = bytes.ReplaceAll(got, []byte(abs), []byte("<testdata>"))
-			got = append(got, '\n')
-			golden := filepath.Join(dir, "lock.golden.json")
-			if *update {
-				if err := os.WriteFile(golden, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("ParseRequirementsFile(%q) =\n%s\nwant (%s)\n%s", path, got, golden, want)
-			}
+			checkGolden(t, l, filepath.Join(dir, "lock.golden.json"))
 		})
 	}
 }

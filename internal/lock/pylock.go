@@ -75,18 +75,9 @@ type pylockFile struct {
 // vcs or directory entry is an error naming the package. Every file must
 // carry a hash, so the lock is always in hash-checking mode.
 func ParsePylock(file string, env pep508.Environment, self string) (*Lock, error) {
-	data, err := readLimited(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading pylock.toml: %w", err)
-	}
 	var doc pylockDoc
-	if err := toml.Unmarshal(data, &doc); err != nil {
-		var derr *toml.DecodeError
-		if errors.As(err, &derr) {
-			row, col := derr.Position()
-			return nil, fmt.Errorf("%s:%d:%d: invalid TOML: %w", file, row, col, err)
-		}
-		return nil, fmt.Errorf("%s: %w", file, err)
+	if err := readTOML(file, &doc); err != nil {
+		return nil, err
 	}
 	if err := checkLockVersion(file, doc.LockVersion); err != nil {
 		return nil, err
@@ -300,3 +291,20 @@ func pylockFileOf(base string, pf pylockFile, sdist bool) (File, error) {
 var userinfoRE = regexp.MustCompile(`(?i)([a-z][a-z0-9+.-]*://)[^/@\s]+@`)
 
 func redactUserinfo(s string) string { return userinfoRE.ReplaceAllString(s, "${1}***@") }
+
+// readTOML decodes a TOML lock file (size-limited) into v; syntax errors name the file, line and column.
+func readTOML(file string, v any) error {
+	data, err := readLimited(file)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", filepath.Base(file), err)
+	}
+	if err := toml.Unmarshal(data, v); err != nil {
+		var derr *toml.DecodeError
+		if errors.As(err, &derr) {
+			row, col := derr.Position()
+			return fmt.Errorf("%s:%d:%d: invalid TOML: %w", file, row, col, err)
+		}
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	return nil
+}
