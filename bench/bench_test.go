@@ -4,11 +4,12 @@ import (
 	"context"
 	"encoding/xml"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // TestTiny runs the whole bench command on the six-wheel web app, one round, and checks the report it writes.
@@ -17,10 +18,8 @@ func TestTiny(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds packages and downloads Debian packages")
 	}
-	for _, tool := range []string{"apt-get", "dpkg-deb", "zstd", "unzip", "/usr/bin/python3.11"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found (scripts/test-deps installs it): %v", tool, err)
-		}
+	for tool, pkg := range map[string]string{"apt-get": "apt", "dpkg-deb": "dpkg", "zstd": "zstd", "unzip": "unzip", "/usr/bin/python3.11": "python3.11"} {
+		testutil.NeedTool(t, tool, pkg)
 	}
 	dir := t.TempDir()
 	cfg := config{

@@ -10,14 +10,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // cc compiles source into a shared object at out with gcc.
 func cc(t *testing.T, out, source string, args ...string) {
 	t.Helper()
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not installed; the test builds real shared objects")
-	}
+	testutil.NeedTool(t, "gcc", "gcc")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.c")
 	if err := os.WriteFile(src, []byte(source), 0o644); err != nil {
@@ -100,9 +100,7 @@ func TestSharedLibraries(t *testing.T) {
 
 	t.Run("interpreter needs are provided", func(t *testing.T) {
 		const python = "/usr/bin/python3.11"
-		if _, err := os.Stat(python); err != nil {
-			t.Skipf("%s not installed", python)
-		}
+		testutil.NeedFile(t, python, "python3.11")
 		needs, err := interpreterNeeds(python)
 		if err != nil {
 			t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // TestAuditRefusesBuildPaths installs a wheel one of whose files names a
@@ -17,9 +18,7 @@ import (
 // that wheel, is refused too: the audit looks for every build's directory,
 // not only its own.
 func TestAuditRefusesBuildPaths(t *testing.T) {
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("%s is missing (scripts/test-deps installs it): %v", python, err)
-	}
+	testutil.NeedFile(t, python, "python3.11")
 	base := t.TempDir()
 	tmp := filepath.Join(base, "tmp")
 	proj := filepath.Join(base, "proj")

@@ -25,14 +25,9 @@ const pythonWheels = "/usr/share/python-wheels"
 
 func needTools(t *testing.T) {
 	t.Helper()
-	for _, p := range []string{python, pythonWheels} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("%s is missing (scripts/test-deps installs it): %v", p, err)
-		}
-	}
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		t.Skip("dpkg-deb is missing")
-	}
+	testutil.NeedFile(t, python, "python3.11")
+	testutil.NeedFile(t, pythonWheels, "python3-pip-whl")
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
 }
 
 func repoPath(t *testing.T, rel string) string {

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // inTreeBackend is a PEP 517 backend that writes the test project's wheel
@@ -350,9 +351,7 @@ func hostileCases() []struct {
 // up empty, the canary directory the traversal entries aim at stays empty)
 // and leave --out empty.
 func TestHostileWheels(t *testing.T) {
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("%s is missing (scripts/test-deps installs it): %v", python, err)
-	}
+	testutil.NeedFile(t, python, "python3.11")
 	cache := t.TempDir() // shared: the interpreter is probed once
 	for _, tt := range hostileCases() {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,9 +29,7 @@ type interruptEnv struct {
 // one dependency wheel) that builds in well under a second.
 func setupInterrupt(t *testing.T) interruptEnv {
 	t.Helper()
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("%s is missing (scripts/test-deps installs it): %v", python, err)
-	}
+	testutil.NeedFile(t, python, "python3.11")
 	root, err := testutil.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)

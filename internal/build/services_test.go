@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/chroot"
 )
 
@@ -34,12 +35,13 @@ var rpmlintFilters = []string{
 	"symlink-should-be-relative", // bin/python links to the absolute target interpreter
 }
 
+// debPackageOf names the Debian package of each command needCommands is given.
+var debPackageOf = map[string]string{"rpm": "rpm", "rpmlint": "rpmlint", "lintian": "lintian", "systemd-analyze": "systemd"}
+
 func needCommands(t *testing.T, cmds ...string) {
 	t.Helper()
 	for _, c := range cmds {
-		if _, err := exec.LookPath(c); err != nil {
-			t.Skipf("%s is missing (scripts/test-deps installs it)", c)
-		}
+		testutil.NeedTool(t, c, debPackageOf[c])
 	}
 }
 

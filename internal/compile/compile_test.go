@@ -14,15 +14,14 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/interp"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 const debianPython = "/usr/bin/python3.11"
 
 func debian311(t *testing.T) *interp.Info {
 	t.Helper()
-	if _, err := os.Stat(debianPython); err != nil {
-		t.Skipf("%s is not installed: %v", debianPython, err)
-	}
+	testutil.NeedFile(t, debianPython, "python3.11")
 	return &interp.Info{
 		Executable: debianPython, RealPath: debianPython, Implementation: "cpython",
 		Version: "3.11.2", VersionXY: "3.11", Major: 3, Minor: 11, CacheTag: "cpython-311",

@@ -18,15 +18,14 @@ import (
 	"time"
 
 	"github.com/venvpkg/venvpkg/internal/tags"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 const debianPython = "/usr/bin/python3.11"
 
 func need(t *testing.T, path string) {
 	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("%s is not installed: %v", path, err)
-	}
+	testutil.NeedFile(t, path, "python3.11")
 }
 
 func TestProbeDebianPython(t *testing.T) {
@@ -481,9 +480,7 @@ func TestProbeScriptLibcHelpers(t *testing.T) {
 	if got.MuslHere != "" {
 		t.Errorf("musl_version() on glibc %s = %q, want \"\"", debianPython, got.MuslHere)
 	}
-	if _, err := os.Stat(muslLoader); err != nil {
-		t.Skipf("%s is not installed (apt-get install musl): %v", muslLoader, err)
-	}
+	testutil.NeedFile(t, muslLoader, "musl")
 	if got.MuslLoader != "1.2" {
 		t.Errorf("musl_version() with loader %s = %q, want \"1.2\"", muslLoader, got.MuslLoader)
 	}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // python is Debian 12's interpreter; its python3-packaging (23.0) is the
@@ -52,7 +54,7 @@ type packagingResult struct {
 func runPackaging(t *testing.T, versions, specs []string) packagingResult {
 	t.Helper()
 	if err := exec.Command(python, "-c", "import packaging.version").Run(); err != nil {
-		t.Skipf("%s with packaging is not available (apt-get install python3-packaging): %v", python, err)
+		testutil.Missing(t, "python3-packaging", python+" with packaging", err)
 	}
 	in, err := json.Marshal(map[string][]string{"versions": versions, "specs": specs})
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"slices"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // python is Debian 12's interpreter; its python3-packaging (23.0) is the
@@ -145,7 +147,7 @@ var corpusRequirements = []string{
 
 func TestAgainstPackaging(t *testing.T) {
 	if err := exec.Command(python, "-c", "import packaging.markers").Run(); err != nil {
-		t.Skipf("%s with packaging is not available (apt-get install python3-packaging): %v", python, err)
+		testutil.Missing(t, "python3-packaging", python+" with packaging", err)
 	}
 	in, err := json.Marshal(map[string]any{"markers": corpusMarkers, "envs": corpusEnvs, "requirements": corpusRequirements})
 	if err != nil {

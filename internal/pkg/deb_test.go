@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goreleaser/nfpm/v2"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -81,9 +82,7 @@ func testPackage(root string) *Package {
 
 func run(t *testing.T, name string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed", name)
-	}
+	testutil.NeedTool(t, name, "dpkg") // run calls dpkg and dpkg-deb
 	cmd := exec.CommandContext(context.Background(), name, args...)
 	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
 	var stderr bytes.Buffer
@@ -319,9 +318,7 @@ func TestDebFileName(t *testing.T) {
 
 func TestDebArch(t *testing.T) {
 	got := DebArch()
-	if _, err := exec.LookPath("dpkg"); err != nil {
-		t.Skip("dpkg not installed")
-	}
+	testutil.NeedTool(t, "dpkg", "dpkg")
 	want := strings.TrimSpace(run(t, "dpkg", "--print-architecture"))
 	if got != want {
 		t.Errorf("DebArch() = %q, want %q (dpkg --print-architecture)", got, want)

@@ -8,15 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // dpkgCompareAll asks dpkg --compare-versions for the order of every pair,
 // running one shell for the whole batch. The result for pair i is -1, 0 or +1.
 func dpkgCompareAll(t *testing.T, pairs [][2]string) []int {
 	t.Helper()
-	if _, err := exec.LookPath("dpkg"); err != nil {
-		t.Skip("dpkg not installed; the comparison needs dpkg --compare-versions")
-	}
+	testutil.NeedTool(t, "dpkg", "dpkg")
 	var script strings.Builder
 	script.WriteString("set -u\n")
 	for _, p := range pairs {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 func extraFiles() ([]File, Scripts) {
@@ -36,9 +38,7 @@ func writeTestRPM(t *testing.T, root, out string) string {
 // TestWriteRPM writes the staged tree plus extra files and scripts, reads
 // the result back with rpm and checks that a second write is identical.
 func TestWriteRPM(t *testing.T) {
-	if _, err := exec.LookPath("rpm"); err != nil {
-		t.Skip("rpm is missing (scripts/test-deps installs it)")
-	}
+	testutil.NeedTool(t, "rpm", "rpm")
 	root := stageTree(t, testMTime)
 	p1 := writeTestRPM(t, root, t.TempDir())
 	p2 := writeTestRPM(t, stageTree(t, testMTime.AddDate(3, 0, 0)), t.TempDir())
@@ -138,9 +138,7 @@ func TestWriteRPMErrors(t *testing.T) {
 // TestWriteDebFilesAndScripts checks that extra files get their owner,
 // mode and conffile entry and that the scripts land in control.tar.
 func TestWriteDebFilesAndScripts(t *testing.T) {
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		t.Skip("dpkg-deb is missing")
-	}
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
 	p := testPackage(stageTree(t, testMTime))
 	p.Files, p.Scripts = extraFiles()
 	deb, err := WriteDeb(context.Background(), p, t.TempDir())

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/pep440"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 func TestNewRPMVersion(t *testing.T) {
@@ -46,9 +47,7 @@ func TestNewRPMVersion(t *testing.T) {
 // run.
 func rpmCompareAll(t *testing.T, pairs [][2]string) []int {
 	t.Helper()
-	if _, err := exec.LookPath("rpm"); err != nil {
-		t.Skip("rpm is missing (scripts/test-deps installs it)")
-	}
+	testutil.NeedTool(t, "rpm", "rpm")
 	var lua strings.Builder
 	for _, p := range pairs {
 		fmt.Fprintf(&lua, "print(rpm.vercmp(%q, %q) .. \" \")\n", p[0], p[1])

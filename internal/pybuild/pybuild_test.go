@@ -20,6 +20,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pep503"
 	"github.com/venvpkg/venvpkg/internal/pep508"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
@@ -30,9 +31,7 @@ const (
 
 func probe(t *testing.T) *interp.Info {
 	t.Helper()
-	if _, err := os.Stat(debianPython); err != nil {
-		t.Skipf("%s is not installed: %v", debianPython, err)
-	}
+	testutil.NeedFile(t, debianPython, "python3.11")
 	py, err := interp.Probe(context.Background(), debianPython, t.TempDir())
 	if err != nil {
 		t.Fatalf("Probe(%s): %v", debianPython, err)
@@ -73,9 +72,7 @@ func finder(dirs ...string) func(context.Context, pep508.Requirement) (string, e
 
 func needSetuptools(t *testing.T) {
 	t.Helper()
-	if m, _ := filepath.Glob(filepath.Join(debianWheels, "setuptools-*.whl")); len(m) == 0 {
-		t.Skipf("no setuptools wheel in %s (apt-get install python3-setuptools-whl python3-wheel-whl)", debianWheels)
-	}
+	testutil.NeedGlob(t, filepath.Join(debianWheels, "setuptools-*.whl"), "python3-setuptools-whl")
 }
 
 // copyProject copies testdata/<name> to a scratch directory, as the build

@@ -17,6 +17,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/venvpkg/venvpkg/internal/pkg"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/chroot"
 )
 
@@ -237,12 +238,8 @@ func TestDNFClient(t *testing.T) {
 	if testing.Short() {
 		t.Skip("dnf test skipped in -short mode")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("dnf --installroot needs root")
-	}
-	if _, err := exec.LookPath("dnf"); err != nil {
-		t.Skip("dnf is not installed (scripts/test-deps installs it)")
-	}
+	testutil.NeedRoot(t, "dnf --installroot")
+	testutil.NeedTool(t, "dnf", "dnf")
 	ctx := context.Background()
 	s, pub := testSigner(t)
 	pkgs := t.TempDir()

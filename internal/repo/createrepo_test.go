@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // mdPackage is the part of a primary.xml package entry the comparison
@@ -129,9 +131,7 @@ func readRepodata(t *testing.T, dir string) (primary []mdPackage, filelists mdFi
 // with createrepo_c, the reference implementation of the rpm-md format,
 // and compares primary.xml, filelists.xml and other.xml field by field.
 func TestRepodataMatchesCreaterepo(t *testing.T) {
-	if _, err := exec.LookPath("createrepo_c"); err != nil {
-		t.Skip("createrepo_c is not installed (scripts/test-deps installs createrepo-c)")
-	}
+	testutil.NeedTool(t, "createrepo_c", "createrepo-c")
 	s, _ := testSigner(t)
 	pkgs := t.TempDir()
 	files := []string{

@@ -18,6 +18,7 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/venvpkg/venvpkg/internal/pkg"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // venvpkgRPM writes an .rpm with venvpkg's own RPM writer: an epoch,
@@ -49,9 +50,7 @@ func venvpkgRPM(t *testing.T, dir string) string {
 // TestReadRPMMatchesRPM reads packages written by nfpm and by venvpkg's
 // RPM writer and compares every field with what rpm itself reports.
 func TestReadRPMMatchesRPM(t *testing.T) {
-	if _, err := exec.LookPath("rpm"); err != nil {
-		t.Skip("rpm is not installed")
-	}
+	testutil.NeedTool(t, "rpm", "rpm")
 	s, pub := testSigner(t)
 	for _, tc := range []struct {
 		name, file string
@@ -335,9 +334,7 @@ func TestRPMVerCmp(t *testing.T) {
 // versions, through rpm's embedded Lua (whose rpm.vercmp splits at "-"
 // into version and release, so the versions have none).
 func TestRPMVerCmpMatchesRPM(t *testing.T) {
-	if _, err := exec.LookPath("rpm"); err != nil {
-		t.Skip("rpm is not installed")
-	}
+	testutil.NeedTool(t, "rpm", "rpm")
 	r := rand.New(rand.NewSource(1))
 	parts := []string{"0", "1", "2", "10", "01", "a", "b", "rc", ".", "~", "^", "_", "+"}
 	random := func() string {

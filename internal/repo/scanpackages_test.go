@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // TestPackagesMatchesDpkgScanpackages compares the Packages index publish
@@ -15,9 +17,7 @@ import (
 // the MD5sum and SHA1 publish leaves out and the SHA512 dpkg-scanpackages
 // does).
 func TestPackagesMatchesDpkgScanpackages(t *testing.T) {
-	if _, err := exec.LookPath("dpkg-scanpackages"); err != nil {
-		t.Skip("dpkg-scanpackages is not installed (dpkg-dev)")
-	}
+	testutil.NeedTool(t, "dpkg-scanpackages", "dpkg-dev")
 	s, _ := testSigner(t)
 	pkgs := t.TempDir()
 	files := []string{

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/config"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -192,9 +193,7 @@ func TestScriptsParse(t *testing.T) {
 // TestSystemdAnalyzeVerify checks every generated unit with systemd's own
 // parser in an alternate root that holds the programs the units run.
 func TestSystemdAnalyzeVerify(t *testing.T) {
-	if _, err := exec.LookPath("systemd-analyze"); err != nil {
-		t.Skip("systemd-analyze is missing (scripts/test-deps installs systemd)")
-	}
+	testutil.NeedTool(t, "systemd-analyze", "systemd")
 	for name, spec := range specs() {
 		for _, f := range []Format{Deb, RPM} {
 			out, err := Generate(spec, f)

@@ -14,6 +14,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 var created = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -32,9 +33,7 @@ func generate(t *testing.T, algo Algo, pass string) *KeyPair {
 // clear-signed sig.
 func gpgv(t *testing.T, pub, sig, data []byte) error {
 	t.Helper()
-	if _, err := exec.LookPath("gpgv"); err != nil {
-		t.Skip("gpgv is not installed (scripts/test-deps installs it)")
-	}
+	testutil.NeedTool(t, "gpgv", "gpgv")
 	dir := t.TempDir()
 	keyring := filepath.Join(dir, "keyring.gpg")
 	dearmor := exec.Command("gpg", "--batch", "--homedir", dir, "--dearmor", "-o", keyring)
@@ -241,9 +240,7 @@ func TestLoad(t *testing.T) {
 // TestGnuPGKey signs with a key GnuPG made and exported, protected by a
 // passphrase, as a user bringing an existing key would.
 func TestGnuPGKey(t *testing.T) {
-	if _, err := exec.LookPath("gpg"); err != nil {
-		t.Skip("gpg is not installed (scripts/test-deps installs it)")
-	}
+	testutil.NeedTool(t, "gpg", "gpg")
 	home := t.TempDir()
 	// gpg starts an agent for the secret key; stop it with the test.
 	t.Cleanup(func() { exec.Command("gpgconf", "--homedir", home, "--kill", "gpg-agent").Run() })

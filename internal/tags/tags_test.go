@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 func TestParseSet(t *testing.T) {
@@ -312,9 +314,7 @@ func TestGenerateMatchesInstalledInterpreters(t *testing.T) {
 	pythons = append(pythons, pyenv...)
 	for _, py := range pythons {
 		t.Run(py, func(t *testing.T) {
-			if _, err := os.Stat(py); err != nil {
-				t.Skipf("%s not installed", py)
-			}
+			testutil.NeedFile(t, py, "python3.11")
 			out, err := exec.Command(py, "-c", liveScript).Output()
 			if err != nil {
 				t.Skipf("%s cannot report its tags through pip's vendored packaging: %v", py, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/venvpkg/venvpkg/internal/compile"
 	"github.com/venvpkg/venvpkg/internal/interp"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
@@ -58,9 +59,7 @@ const python = "/usr/bin/python3.11"
 
 func target(t *testing.T, prefix string) (*interp.Info, wheel.Destination) {
 	t.Helper()
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("%s is not installed: %v", python, err)
-	}
+	testutil.NeedFile(t, python, "python3.11")
 	py := &interp.Info{Executable: python, RealPath: python, Version: "3.11.2", VersionXY: "3.11", CacheTag: "cpython-311"}
 	sp := prefix + "/lib/python3.11/site-packages"
 	return py, wheel.Destination{

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/interp"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
@@ -43,9 +45,7 @@ func debian311() *interp.Info {
 
 func needPython(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(debianPython); err != nil {
-		t.Skipf("%s is not installed (apt-get install python3.11-venv): %v", debianPython, err)
-	}
+	testutil.NeedFile(t, debianPython, "python3.11")
 }
 
 func TestGolden(t *testing.T) {
@@ -309,7 +309,7 @@ func TestLayoutMatchesPythonVenv(t *testing.T) {
 			}
 			cmd := exec.Command(tt.python, "-I", "-m", "venv", "--without-pip", ref)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Skipf("python -m venv failed (apt-get install python3.11-venv): %v\n%s", err, out)
+				testutil.Missing(t, "python3.11-venv", tt.python+" -m venv", fmt.Errorf("%w\n%s", err, out))
 			}
 			// Activate.ps1 is for PowerShell; the .gitignore of 3.13 and later
 			// is for environments inside a git checkout. Create makes neither.
@@ -388,9 +388,7 @@ func contains(list []string, s string) bool {
 
 func TestActivateBash(t *testing.T) {
 	needPython(t)
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("bash is not installed")
-	}
+	testutil.NeedTool(t, "bash", "bash")
 	root := t.TempDir()
 	prefix := "/opt/venvs/it's app"
 	if err := Create(context.Background(), root, prefix, debian311(), Options{}); err != nil {
@@ -470,9 +468,7 @@ alias deactivate | grep -q . || echo "deactivate gone"
 	want := "env=" + prefix + "\nprompt=(it's app!) \npath=" + prefix + "/bin\nafter=unset\npath restored\ndeactivate gone\n"
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := exec.LookPath(tt.shell); err != nil {
-				t.Skipf("%s is not installed (apt-get install %s)", tt.shell, tt.shell)
-			}
+			testutil.NeedTool(t, tt.shell, tt.shell)
 			script := filepath.Join(t.TempDir(), "test."+tt.name)
 			if err := os.WriteFile(script, []byte(tt.script), 0o644); err != nil {
 				t.Fatal(err)

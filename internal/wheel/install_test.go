@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
@@ -296,9 +298,7 @@ func TestShebang(t *testing.T) {
 // including through the /bin/sh trampoline used for long paths.
 func TestWrappersRun(t *testing.T) {
 	py := "/usr/bin/python3.11"
-	if _, err := os.Stat(py); err != nil {
-		t.Skipf("target interpreter %s not installed (apt-get install python3.11): %v", py, err)
-	}
+	testutil.NeedFile(t, py, "python3.11")
 	for _, spaced := range []bool{false, true} {
 		t.Run(map[bool]string{false: "plain", true: "trampoline"}[spaced], func(t *testing.T) {
 			tmp := t.TempDir()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // The differential test installs the same wheels with pip (23.0.1 on
@@ -36,11 +39,9 @@ const targetPython = "/usr/bin/python3.11"
 
 func requirePip(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat(targetPython); err != nil {
-		t.Skipf("%s not installed (apt-get install python3.11 python3-venv python3-pip): %v", targetPython, err)
-	}
+	testutil.NeedFile(t, targetPython, "python3.11")
 	if out, err := exec.Command(targetPython, "-m", "pip", "--version").CombinedOutput(); err != nil {
-		t.Skipf("pip for %s not installed (apt-get install python3-pip): %v: %s", targetPython, err, out)
+		testutil.Missing(t, "python3-pip", "pip for "+targetPython, fmt.Errorf("%w: %s", err, out))
 	}
 }
 

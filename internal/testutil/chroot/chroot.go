@@ -48,14 +48,12 @@ type Chroot struct {
 	mounts []string
 }
 
-// New returns a fresh chroot for the test, removed when the test ends. It skips the test when not run as root and
-// fails it when the chroot cannot be built. The first call on a machine runs debootstrap, which takes minutes;
-// later calls only extract the cached tarball.
+// New returns a fresh chroot for the test, removed when the test ends. It skips the test when not run as root (fails
+// it under CI) and fails it when the chroot cannot be built. The first call on a machine runs debootstrap, which
+// takes minutes; later calls only extract the cached tarball.
 func New(t testing.TB) *Chroot {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("chroot tests need root for debootstrap, mount and chroot; run go test as root")
-	}
+	testutil.NeedRoot(t, "a chroot (debootstrap, mount and chroot)")
 	ctx := context.Background()
 	cacheDir := filepath.Join(testutil.CacheDir(), "chroot")
 	tarball, err := Tarball(ctx, cacheDir)

@@ -162,9 +162,7 @@ func needApt(t *testing.T) {
 		t.Skip("downloads Debian packages")
 	}
 	for _, tool := range []string{"apt-get", "dpkg-deb"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found: %v", tool, err)
-		}
+		testutil.NeedTool(t, tool, map[string]string{"apt-get": "apt", "dpkg-deb": "dpkg"}[tool])
 	}
 }
 

@@ -11,14 +11,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // buildDeb writes a .deb with dpkg-deb from files (path → content; content "->target" makes a symlink).
 func buildDeb(t *testing.T, control string, files map[string]string) string {
 	t.Helper()
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		t.Skipf("dpkg-deb not found: %v", err)
-	}
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
 	src := t.TempDir()
 	files["DEBIAN/control"] = control
 	for name, content := range files {

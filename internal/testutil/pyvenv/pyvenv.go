@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // DebianPython is the interpreter end-to-end tests target: Debian bookworm's CPython 3.11.
@@ -25,13 +27,11 @@ type Venv struct {
 	Dir string
 }
 
-// New creates a virtual environment with python's venv module (pip included), skipping the test when python is
-// missing.
+// New creates a virtual environment with python's venv module (pip included), skipping the test (failing it under
+// CI) when python is missing.
 func New(t testing.TB, python string) *Venv {
 	t.Helper()
-	if _, err := os.Stat(python); err != nil {
-		t.Skipf("%s is not installed: %v", python, err)
-	}
+	testutil.NeedFile(t, python, "python3.11")
 	dir := filepath.Join(t.TempDir(), "venv")
 	if out, err := exec.Command(python, "-m", "venv", dir).CombinedOutput(); err != nil {
 		t.Fatalf("%s -m venv %s: %v\n%s", python, dir, err, out)
@@ -80,15 +80,16 @@ func (v *Venv) Pip(t testing.TB, args ...string) string {
 }
 
 // InstallBuildBackend installs setuptools and wheel from Debian's /usr/share/python-wheels, so the environment can
-// build setuptools projects without build isolation. It skips the test when those wheels are missing.
+// build setuptools projects without build isolation. It skips the test (fails it under CI) when those wheels are
+// missing.
 func (v *Venv) InstallBuildBackend(t testing.TB) {
 	t.Helper()
 	var wheels []string
-	for _, pattern := range []string{"setuptools-*.whl", "wheel-*.whl"} {
-		m, err := filepath.Glob(filepath.Join(DebianWheels, pattern))
-		if err != nil || len(m) == 0 {
-			t.Skipf("no %s in %s; apt-get install python3-setuptools-whl python3-wheel-whl", pattern, DebianWheels)
-		}
+	for _, w := range []struct{ pattern, debPackage string }{
+		{"setuptools-*.whl", "python3-setuptools-whl"},
+		{"wheel-*.whl", "python3-wheel-whl"},
+	} {
+		m := testutil.NeedGlob(t, filepath.Join(DebianWheels, w.pattern), w.debPackage)
 		wheels = append(wheels, m[len(m)-1])
 	}
 	v.Pip(t, append([]string{"install", "--no-deps"}, wheels...)...)
