@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"debug/elf"
 	"errors"
@@ -53,6 +54,16 @@ type ShlibReport struct {
 	// Unresolved lists the sonames found neither in the payload, nor among
 	// the provided ones, nor in an installed Debian package.
 	Unresolved []Unresolved
+	// Needs says why each of Depends is there: one entry per package and
+	// soname, sorted, naming the ELF files that need it.
+	Needs []Need
+}
+
+// Need is a library of a Debian package that ELF files of the payload need.
+type Need struct {
+	Package string
+	Soname  string
+	Files   []string // final paths, sorted
 }
 
 // Unresolved is a soname no provider was found for.
@@ -153,6 +164,7 @@ func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*Shli
 		h.libDirs = defaultLibDirs()
 	}
 	deps := map[string]bool{}
+	needs := map[[2]string]*Need{}
 	unresolved := map[string]*Unresolved{}
 	for _, o := range objects {
 		for _, soname := range o.needed {
@@ -165,6 +177,12 @@ func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*Shli
 			}
 			if res.pkg != "" {
 				deps[res.pkg] = true
+				n := needs[[2]string{res.pkg, soname}]
+				if n == nil {
+					n = &Need{Package: res.pkg, Soname: soname}
+					needs[[2]string{res.pkg, soname}] = n
+				}
+				n.Files = append(n.Files, o.final)
 				continue
 			}
 			u := unresolved[soname]
@@ -179,6 +197,14 @@ func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*Shli
 		report.Depends = append(report.Depends, d)
 	}
 	slices.Sort(report.Depends)
+	for _, n := range needs {
+		slices.Sort(n.Files)
+		n.Files = slices.Compact(n.Files)
+		report.Needs = append(report.Needs, *n)
+	}
+	slices.SortFunc(report.Needs, func(a, b Need) int {
+		return cmp.Or(strings.Compare(a.Package, b.Package), strings.Compare(a.Soname, b.Soname))
+	})
 	for _, u := range unresolved {
 		slices.Sort(u.Files)
 		u.Files = slices.Compact(u.Files)

@@ -83,6 +83,16 @@ func TestSharedLibraries(t *testing.T) {
 	if !slices.Equal(report.Depends, wantDepends) {
 		t.Errorf("SharedLibraries: Depends = %q, want %q", report.Depends, wantDepends)
 	}
+	zneed := Need{Package: "zlib1g", Soname: "libz.so.1", Files: []string{"/opt/venvs/demo/lib/python3.11/site-packages/zext.cpython-311-x86_64-linux-gnu.so"}}
+	wantNeeds := []Need{zneed}
+	if len(wantDepends) == 2 {
+		wantNeeds = []Need{{Package: "libpq5", Soname: "libpq.so.5", Files: []string{"/opt/venvs/demo/lib/python3.11/site-packages/pq/_pq.cpython-311-x86_64-linux-gnu.so"}}, zneed}
+	}
+	if !slices.EqualFunc(report.Needs, wantNeeds, func(a, b Need) bool {
+		return a.Package == b.Package && a.Soname == b.Soname && slices.Equal(a.Files, b.Files)
+	}) {
+		t.Errorf("SharedLibraries: Needs = %+v, want %+v", report.Needs, wantNeeds)
+	}
 	wantUnresolved := []Unresolved{{
 		Soname: "libvenvpkgmissing.so.1",
 		Files:  []string{"/opt/venvs/demo/lib/python3.11/site-packages/missing/_ext.cpython-311-x86_64-linux-gnu.so"},

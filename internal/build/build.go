@@ -96,6 +96,7 @@ type Options struct {
 // Result describes a finished build.
 type Result struct {
 	Packages []string // written package paths
+	SBOMs    []string // the SBOM written beside each package
 	Name     string
 	Version  string // PEP 440
 	Arch     string
@@ -153,6 +154,7 @@ type builder struct {
 	wheels    []string // dependency wheels to install, sorted
 	projWheel string
 	signer    *sign.Signer
+	sbom      []byte // the SBOM installed in the payload
 }
 
 func (b *builder) prepare(ctx context.Context) error {
@@ -528,7 +530,8 @@ func (b *builder) packageIt(ctx context.Context) error {
 		}
 		b.warn(msg)
 	}
-	depends := []string{b.interpreterDepends(ctx)}
+	interpPkg := b.interpreterDepends(ctx)
+	depends := []string{interpPkg}
 	depends = append(depends, shl.Depends...)
 	if shl.HasELF {
 		depends = append(depends, "libc6") // as dpkg-shlibdeps always records for ELF objects
@@ -540,6 +543,9 @@ func (b *builder) packageIt(ctx context.Context) error {
 		b.res.Arch = pkg.DebArch()
 	}
 	b.res.Name = b.name
+	if b.sbom, err = b.writeSBOM(ctx, shl, interpPkg); err != nil {
+		return err
+	}
 
 	v, err := pep440.Parse(b.res.Version)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/payload"
 )
 
 // TestDifferentialPip installs the web app (Flask, MarkupSafe's C extension,
@@ -126,7 +127,7 @@ func snapshot(t *testing.T, dir, venvPath string) map[string]string {
 		case d.IsDir() && base == "__pycache__":
 			return filepath.SkipDir
 		case strings.HasSuffix(base, ".pyc"), skipNames[base], strings.HasPrefix(rel, "bin/activate"),
-			rel == "bin/Activate.ps1", rel == "pyvenv.cfg":
+			rel == "bin/Activate.ps1", rel == "pyvenv.cfg", rel == payload.SBOMName:
 			return nil
 		}
 		info, err := os.Lstat(p)

@@ -96,6 +96,12 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 		written = append(written, out)
 		b.res.Packages = append(b.res.Packages, out)
 		b.log.Infof("wrote %s", out)
+		sb, err := putBeside(ctx, out, SBOMFileName(out), b.sbom)
+		if err != nil {
+			return err
+		}
+		written = append(written, sb)
+		b.res.SBOMs = append(b.res.SBOMs, sb)
 	}
 	return nil
 }

@@ -245,6 +245,12 @@ func (m *multiHash) sums() map[string]string {
 	return out
 }
 
+// SHA256File returns the hex sha256 of the file at p.
+func SHA256File(p string) (string, error) {
+	sums, err := hashFile(p)
+	return sums["sha256"], err
+}
+
 func hashFile(p string) (map[string]string, error) {
 	f, err := os.Open(p)
 	if err != nil {

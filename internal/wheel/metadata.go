@@ -19,6 +19,13 @@ type Metadata struct {
 	RequiresPython string
 	RequiresDist   []string
 	Summary        string
+
+	// The license as the metadata states it: License-Expression (an SPDX
+	// expression, core metadata 2.4), the free-text License field and the
+	// "License :: ..." trove classifiers, kept for SBOMs and reports.
+	LicenseExpression  string
+	License            string
+	LicenseClassifiers []string
 }
 
 // header is one "Name: value" field of an email-style header block.
@@ -109,6 +116,14 @@ func ParseMetadata(r io.Reader) (*Metadata, error) {
 			m.RequiresDist = append(m.RequiresDist, h.Value)
 		case "summary":
 			m.Summary = h.Value
+		case "license-expression":
+			m.LicenseExpression = h.Value
+		case "license":
+			m.License = h.Value
+		case "classifier":
+			if strings.HasPrefix(h.Value, "License :: ") {
+				m.LicenseClassifiers = append(m.LicenseClassifiers, h.Value)
+			}
 		}
 	}
 	if m.Name == "" {

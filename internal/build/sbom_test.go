@@ -1,0 +1,86 @@
+package build_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/payload"
+	"github.com/venvpkg/venvpkg/internal/sbom/sbomtest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// toolVersion is the one field of the SBOM that depends on how the test
+// binary was built.
+var toolVersion = regexp.MustCompile(`("name": "venvpkg",\s+"version": )"[^"]*"`)
+
+// TestSBOM builds the web app as .deb and .rpm from two build directories:
+// the SBOM is the same in both packages, beside them in --out and across
+// the builds, is valid CycloneDX 1.6, and matches the golden file.
+func TestSBOM(t *testing.T) {
+	needTools(t)
+	wheels := webappWheels(t)
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	var docs [][]byte
+	for _, name := range []string{"one", "second-dir"} {
+		dir := filepath.Join(t.TempDir(), name, "webapp")
+		copyTree(t, repoPath(t, "testdata/webapp"), dir)
+		out := filepath.Join(t.TempDir(), "out")
+		res := runBuild(t, build.Options{ProjectDir: dir, FindLinks: []string{wheels, pythonWheels}, NoIndex: true, OutDir: out, Formats: []string{"deb", "rpm"}})
+		if len(res.Packages) != 2 || len(res.SBOMs) != 2 {
+			t.Fatalf("packages %v, SBOMs %v; want two of each", res.Packages, res.SBOMs)
+		}
+		for i, p := range res.Packages {
+			beside, err := os.ReadFile(res.SBOMs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := filepath.Join(out, build.SBOMFileName(p)); res.SBOMs[i] != want {
+				t.Errorf("SBOM of %s written to %s, want %s", p, res.SBOMs[i], want)
+			}
+			tree, err := payload.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inside, at, ok := tree.SBOM()
+			if !ok {
+				t.Fatalf("%s holds no %s", p, payload.SBOMName)
+			}
+			if want := build.SBOMPath("/opt/venvs/webapp"); at != want {
+				t.Errorf("%s: SBOM at %s, want %s", filepath.Base(p), at, want)
+			}
+			if !bytes.Equal(inside, beside) {
+				t.Errorf("%s: the SBOM in the package differs from %s", filepath.Base(p), res.SBOMs[i])
+			}
+			docs = append(docs, inside)
+		}
+	}
+	for i := 1; i < len(docs); i++ {
+		if !bytes.Equal(docs[0], docs[i]) {
+			t.Fatalf("SBOM %d differs from the first (build dirs or formats changed it)", i)
+		}
+	}
+	sbomtest.Validate(t, docs[0])
+	got := toolVersion.ReplaceAll(docs[0], []byte(`$1"VERSION"`))
+	golden := filepath.Join("testdata", "webapp.cdx.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestSBOM -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("the web app's SBOM differs from %s (go test -run TestSBOM -update rewrites it):\n%s", golden, got)
+	}
+}
