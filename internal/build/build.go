@@ -272,9 +272,23 @@ func (b *builder) run(ctx context.Context) error {
 	return nil
 }
 
+// pythonSource says where the interpreter's path came from when it was not --python, for errors.
+func (b *builder) pythonSource() string {
+	switch {
+	case b.opts.Python != "":
+		return ""
+	case b.cfg.Tool.Python != "":
+		return fmt.Sprintf("%s: [tool.venvpkg] python = %q", b.cfg.File, b.cfg.Tool.Python)
+	}
+	return "the default interpreter " + b.python + " (set [tool.venvpkg] python or --python)"
+}
+
 func (b *builder) probe(ctx context.Context) error {
 	py, err := interp.Probe(ctx, b.python, filepath.Join(b.cacheDir, "interp"))
 	if err != nil {
+		if src := b.pythonSource(); src != "" {
+			return fmt.Errorf("%s: %w", src, err)
+		}
 		return err
 	}
 	b.py = py

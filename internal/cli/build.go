@@ -46,6 +46,8 @@ lock's hashes and cached in $VENVPKG_CACHE_DIR.`,
 			switch {
 			case quiet:
 				level = build.LevelQuiet
+			case verbose > 1:
+				return fmt.Errorf("-v given %d times: -v already prints every step and the build backend's output; there is no more detailed level", verbose)
 			case verbose > 0:
 				level = build.LevelDebug
 			}
@@ -88,6 +90,9 @@ lock's hashes and cached in $VENVPKG_CACHE_DIR.`,
 	f.Int64Var(&o.WheelLimits.MaxTotalSize, "wheel-max-size", 0, "refuse a wheel that expands to more bytes (default 4 GiB)")
 	f.Int64Var(&o.WheelLimits.MaxRatio, "wheel-max-ratio", 0, "refuse a wheel member over 1 MiB compressed more than this many times (default 200)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only errors")
-	f.CountVarP(&verbose, "verbose", "v", "print every step")
+	f.CountVarP(&verbose, "verbose", "v", "print every step, which shared library became which dependency, and the build backend's output")
+	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"deb\tDebian package", "rpm\tRPM package", "deb,rpm\tboth, from one staged virtualenv"}, cobra.ShellCompDirectiveNoFileComp
+	})
 	return cmd
 }

@@ -38,6 +38,8 @@ Puppet module that rolls a pinned version out to many servers, and back.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.Version = versionString()
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newBuildCmd(), newCacheCmd(), newVersionCmd(), newAnsibleCmd(), newPuppetCmd(), newPublishCmd(), newKeyCmd())

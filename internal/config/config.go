@@ -238,7 +238,12 @@ func Parse(file string, data []byte) (*Config, error) {
 					// go-toml leaves an inline table's own key out of the path.
 					table, known = "an entry of [tool.venvpkg.config]", configFileKeys()
 				}
-				unknown = append(unknown, fmt.Sprintf("%s:%d: unknown key %q in %s (known keys: %s)", file, row, key[len(key)-1], table, strings.Join(known, ", ")))
+				k := key[len(key)-1]
+				hint := ""
+				if s := closest(k, known); s != "" {
+					hint = fmt.Sprintf("; did you mean %q?", s)
+				}
+				unknown = append(unknown, fmt.Sprintf("%s:%d: unknown key %q in %s%s (known keys: %s)", file, row, k, table, hint, strings.Join(known, ", ")))
 			}
 		}
 		if len(unknown) > 0 {
@@ -512,4 +517,40 @@ func redactURL(s string) string {
 	}
 	u.User = nil
 	return strings.Replace(u.String(), "://", "://***@", 1)
+}
+
+// closest returns the known key nearest to a misspelt one (at most two edits away, or the same
+// letters with - and _ swapped), or "" when none is that close.
+func closest(key string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if strings.ReplaceAll(key, "_", "-") == k {
+			return k
+		}
+		if d := editDistance(key, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -60,7 +60,8 @@ compression = "xz"
 func TestParseErrors(t *testing.T) {
 	base := "[project]\nname = \"app\"\nversion = \"1\"\n"
 	tests := []struct{ name, src, want string }{
-		{"unknown key", base + "[tool.venvpkg]\nprefx = \"/opt/x\"\n", `pyproject.toml:5: unknown key "prefx" in [tool.venvpkg]`},
+		{"unknown key", base + "[tool.venvpkg]\nprefx = \"/opt/x\"\n", `pyproject.toml:5: unknown key "prefx" in [tool.venvpkg]; did you mean "prefix"?`},
+		{"misspelt with underscore", base + "[tool.venvpkg]\nrpm_requires = []\n", `unknown key "rpm_requires" in [tool.venvpkg]; did you mean "rpm-requires"?`},
 		{"malformed", base + "[tool.venvpkg\n", "pyproject.toml:4:"},
 		{"no name", "[project]\nversion = \"1\"\n", "[project] name is missing"},
 		{"bad name", "[project]\nname = \"-x\"\nversion = \"1\"\n", "not a valid project name"},

@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -227,7 +228,7 @@ func locate(python string) (string, error) {
 	}
 	st, err := os.Stat(abs)
 	if errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("python interpreter %s does not exist; install it (e.g. apt-get install python3.11) or fix the path: %w", abs, err)
+		return "", fmt.Errorf("python interpreter %s does not exist; %s or fix the path: %w", abs, installHint(abs), err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("python interpreter %s: %w", abs, err)
@@ -339,4 +340,18 @@ func writeCache(path string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+var versionedPython = regexp.MustCompile(`^python(3\.[0-9]+)$`)
+
+// installHint says how to get a missing interpreter: Debian's package of the version asked for when the path
+// names one (/usr/bin/python3.12 → python3.12), else how to find out which to install.
+func installHint(path string) string {
+	if m := versionedPython.FindStringSubmatch(filepath.Base(path)); m != nil {
+		if filepath.Dir(path) == "/usr/bin" {
+			return "install it (apt-get install python" + m[1] + ", or dnf install python" + m[1] + ")"
+		}
+		return "install CPython " + m[1] + " there (or bundle a python-build-standalone build)"
+	}
+	return "install the interpreter the servers run"
 }
