@@ -104,6 +104,23 @@ var corpusSpecs = []string{
 	"===1.0", "===1.0+abc", "===v1.0", ">=1!0", "<1!1.0",
 }
 
+// packaging23Differs reports the cases where Debian 12's packaging 23.0
+// reads PEP 440 differently from its text (and from packaging 26): for < and
+// > it excludes every pre-release, post-release or local version sharing V's
+// release segment, not only V's own (so it refuses 1.0.post0 for >1.0a1), and
+// === compares the normalised version, not the string as written.
+// TestSpecifierContains holds PEP 440's reading of those cases.
+func packaging23Differs(s Specifier, v Version) bool {
+	switch s.Op {
+	case "===":
+		return true
+	case "<", ">":
+		spec := MustParse(s.Version)
+		return v.epoch == spec.epoch && compareRelease(v.release, spec.release) == 0
+	}
+	return false
+}
+
 func TestAgainstPackaging(t *testing.T) {
 	versions := corpusVersions()
 	res := runPackaging(t, versions, corpusSpecs)
@@ -158,6 +175,9 @@ func TestAgainstPackaging(t *testing.T) {
 				// packaging 23.0 strips trailing zeros ("1!1.0a1" becomes
 				// "1!1a1") and then cannot split "1!1a1" into release and
 				// pre-release, so it misses the prefix match PEP 440 asks for.
+				continue
+			}
+			if packaging23Differs(s, v) {
 				continue
 			}
 			if got := s.Contains(v); got != *want {

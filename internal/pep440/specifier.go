@@ -90,7 +90,7 @@ func (s Specifier) Wildcard() bool {
 // does not parse contains nothing.
 func (s Specifier) Contains(v Version) bool {
 	if s.Op == "===" {
-		return strings.EqualFold(v.String(), s.Version)
+		return asciiEqualFold(v.Text(), s.Version)
 	}
 	text, wildcard := strings.CutSuffix(s.Version, ".*")
 	spec, err := Parse(text)
@@ -113,29 +113,58 @@ func (s Specifier) Contains(v Version) bool {
 	case ">=":
 		return v.WithoutLocal().Compare(spec) >= 0
 	case "<":
-		if v.Compare(spec) >= 0 {
-			return false
+		// <V excludes the pre-releases of V itself unless V is a
+		// pre-release: those of 1.0 are 1.0.dev0 up to 1.0rc9, which all
+		// sort from 1.0.dev0 on, and those of 1.0.post1 sort from
+		// 1.0.post1.dev0 on (1.0.dev0 is a pre-release of 1.0, not of
+		// 1.0.post1, so <1.0.post1 keeps it).
+		if !spec.IsPrerelease() {
+			spec.hasDev, spec.dev = true, 0
 		}
-		// <V excludes pre-releases of V itself unless V is a pre-release.
-		if !spec.IsPrerelease() && v.IsPrerelease() && sameBase(v, spec) {
-			return false
-		}
-		return true
+		return v.Compare(spec) < 0
 	case ">":
-		if v.Compare(spec) <= 0 {
+		// >V excludes V's local versions, and its post-releases unless V
+		// is a post-release itself: only those of V, so >1.0a1 takes
+		// 1.0.post0 and 1.0a2+local, and >1.0.post1 takes 1.0.post2+local.
+		if v.WithoutLocal().Compare(spec) <= 0 {
 			return false
 		}
-		// >V excludes post-releases of V unless V is a post-release, and
-		// local versions of V.
-		if !spec.hasPost && v.hasPost && sameBase(v, spec) {
-			return false
-		}
-		if v.local != nil && sameBase(v, spec) {
+		if !spec.hasPost && !spec.hasDev && v.hasPost && postOf(v, spec) {
 			return false
 		}
 		return true
 	}
 	return false
+}
+
+// postOf reports whether v is a post-release of spec (or a development
+// release or local version of one): the same epoch, release and
+// pre-release, whatever its post, dev and local segments.
+func postOf(v, spec Version) bool {
+	return v.epoch == spec.epoch && compareRelease(v.release, spec.release) == 0 &&
+		v.preKind == spec.preKind && (v.preKind == "" || v.preN == spec.preN)
+}
+
+// asciiEqualFold reports whether a and b are equal with ASCII letters
+// compared without case; other characters compare exactly (strings.EqualFold
+// would fold "ſ" onto "s").
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // equalMatch implements == without its negation: a prefix match for ".*",
@@ -166,10 +195,6 @@ func prefixMatch(v, prefix Version) bool {
 		}
 	}
 	return true
-}
-
-func sameBase(a, b Version) bool {
-	return a.epoch == b.epoch && compareRelease(a.release, b.release) == 0
 }
 
 // ParseSpecifierSet parses a comma-separated list such as ">=1.0, !=1.3.*, <2".

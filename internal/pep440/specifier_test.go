@@ -86,11 +86,41 @@ func TestSpecifierContains(t *testing.T) {
 		{"lt pre spec dev", "<1.7rc1", "1.7.dev0", true},
 		{"lt local", "<1.7", "1.6+local", true},
 
+		// PEP 440 excludes from >V only V's own post-releases and local
+		// versions, and from <V only V's own pre-releases; the versions of
+		// other releases that share V's release segment are ordinary.
+		{"gt pre takes later pre local", ">1.0a1", "1.0a2+local", true},
+		{"gt pre takes post of final", ">1.0a1", "1.0.post0", true},
+		{"gt pre takes final local", ">1.0a1", "1.0+local", true},
+		{"gt pre refuses its post", ">1.0a1", "1.0a1.post1", false},
+		{"gt pre refuses its local", ">1.0a1", "1.0a1+local", false},
+		{"gt dev takes post of final", ">1.0.dev1", "1.0.post0", true},
+		{"gt dev takes final", ">1.0.dev1", "1.0", true},
+		{"gt dev takes later dev", ">1.0.dev1", "1.0.dev2", true},
+		{"gt dev refuses its local", ">1.0.dev1", "1.0.dev1+local", false},
+		{"gt post takes later post local", ">1.0.post1", "1.0.post2+local", true},
+		{"gt post refuses its local", ">1.0.post1", "1.0.post1+local", false},
+		{"gt refuses dev of its post", ">1.0", "1.0.post1.dev0", false},
+		{"gt refuses local of its post", ">1.0", "1.0.post1+local", false},
+		{"lt post takes dev of final", "<1.0.post1", "1.0.dev0", true},
+		{"lt post takes pre of final", "<1.0.post1", "1.0rc1", true},
+		{"lt post refuses its dev", "<1.0.post1", "1.0.post1.dev0", false},
+		{"lt refuses post of its pre", "<1.0", "1.0rc1.post1", false},
+		{"lt dev spec", "<1.0.dev5", "1.0.dev4", true},
+
 		// Arbitrary equality.
 		{"identity", "===1.0", "1.0", true},
 		{"identity not padded", "===1.0", "1.0.0", false},
 		{"identity case", "===1.0RC1", "1.0rc1", true},
 		{"identity other", "===foobar", "1.0", false},
+		// === is a string comparison of the version as written, not of
+		// its normal form.
+		{"identity as written", "===1.0RC1", "1.0RC1", true},
+		{"identity not normalised", "===1.0rc1", "1.0c1", false},
+		{"identity v prefix", "===v1.0", "v1.0", true},
+		{"identity v prefix not written", "===v1.0", "1.0", false},
+		{"identity normal form not written", "===1.0", "v1.0", false},
+		{"identity local", "===1.0+abc", "1.0+ABC", true},
 	}
 	for _, tt := range tests {
 		s, err := ParseSpecifier(tt.spec)
@@ -183,6 +213,9 @@ func TestSpecifierSet(t *testing.T) {
 		{"exclusions", ">=1.0, !=1.3.*, <2", "1.3.4", false, false},
 		{"exclusions other", ">=1.0, !=1.3.*, <2", "1.4", false, true},
 		{"post allowed", ">=1.0", "1.0.post1", false, true},
+		{"dev of final below post", ">=1.0.dev0,<1.0.post1", "1.0.dev0", true, true},
+		{"dev of final below post names pre", ">=1.0.dev0,<1.0.post1", "1.0.dev0", false, true},
+		{"dev of post refused", ">=1.0.dev0,<1.0.post1", "1.0.post1.dev0", true, false},
 	}
 	for _, tt := range tests {
 		set, err := ParseSpecifierSet(tt.set)

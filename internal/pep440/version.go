@@ -31,6 +31,7 @@ type Version struct {
 	hasDev  bool
 	dev     int
 	local   []localSegment
+	text    string // as given to Parse, for ===
 }
 
 // localSegment is one dot-separated part of a local version label. Numeric
@@ -43,7 +44,10 @@ type localSegment struct {
 
 // versionPattern is the regular expression given in PEP 440's appendix for
 // versions in any of the permitted spellings. Matching is case-insensitive
-// and anchored; surrounding whitespace is removed before matching.
+// and anchored; surrounding whitespace is removed before matching. Go's (?i)
+// folds some non-ASCII letters onto ASCII ones (U+017F "ſ" onto "s", U+212A
+// KELVIN SIGN onto "k"); Parse refuses non-ASCII text first, since PEP 440
+// makes only ASCII letters case-insensitive.
 var versionPattern = regexp.MustCompile(`(?i)^v?` +
 	`(?:(?P<epoch>[0-9]+)!)?` +
 	`(?P<release>[0-9]+(?:\.[0-9]+)*)` +
@@ -79,12 +83,17 @@ func (e *InvalidVersionError) Error() string {
 // specification permits and normalising it.
 func Parse(s string) (Version, error) {
 	text := strings.TrimSpace(s)
+	for i := 0; i < len(text); i++ {
+		if text[i] >= 0x80 {
+			return Version{}, &InvalidVersionError{Text: s, Reason: "a version is ASCII only"}
+		}
+	}
 	m := versionPattern.FindStringSubmatch(text)
 	if m == nil {
 		return Version{}, &InvalidVersionError{Text: s}
 	}
 	g := func(name string) string { return m[groupIndex[name]] }
-	var v Version
+	v := Version{text: s}
 	var err error
 	num := func(digits string) int {
 		if err != nil || digits == "" {
@@ -256,7 +265,18 @@ func (v Version) IsDevRelease() bool { return v.hasDev }
 // WithoutLocal returns v with its local label removed.
 func (v Version) WithoutLocal() Version {
 	v.local = nil
+	v.text = ""
 	return v
+}
+
+// Text returns the version as it was given to Parse (surrounding spaces
+// included), which the arbitrary equality operator === compares; for a
+// Version not made by Parse it is the normalised form.
+func (v Version) Text() string {
+	if v.text == "" {
+		return v.String()
+	}
+	return v.text
 }
 
 // Equal reports whether v and o compare equal (so "1.0" equals "1.0.0").

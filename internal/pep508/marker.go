@@ -135,7 +135,9 @@ func (p *parser) rest(n int) string {
 	return r
 }
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+// isSpace reports PEP 508's whitespace, wsp = ' ' | '\t': a line break is
+// not whitespace inside a requirement or a marker.
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
 func (p *parser) skipSpace() {
 	for !p.eof() && isSpace(p.text[p.pos]) {

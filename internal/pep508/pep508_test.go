@@ -100,6 +100,16 @@ func TestParseRequirementErrors(t *testing.T) {
 		{"unknown variable", "flask; python >= '3'", 8, "unknown marker variable \"python\""},
 		{"junk after marker", "flask; os_name == 'a' os_name", 23, "expected \"and\", \"or\""},
 		{"missing marker", "flask;", 7, "unexpected end"},
+		// PEP 508's whitespace is wsp = ' ' | '\t'; a line break is none.
+		{"name then newline", "name\n", 5, "unexpected \"\\n\""},
+		{"name then CRLF", "name\r\n", 5, "unexpected \"\\r\\n\""},
+		{"specifier then CRLF", "name[bar]>=3\r\n", 13, "unexpected '\\r'"},
+		{"newline inside specifiers", "name>=1,\n<2", 9, "unexpected '\\n'"},
+		{"parenthesised specifier newline", "name (>=1\n)", 10, "unexpected '\\n'"},
+		{"newline before marker", "name\n; os_name == 'a'", 5, "unexpected"},
+		{"marker then newline", "name; os_name == 'a'\n", 21, "expected \"and\", \"or\""},
+		{"newline inside marker", "name; os_name\n== 'a'", 14, "expected a comparison operator"},
+		{"url then newline", "name @ https://example.com/name.whl\n", 36, "control character"},
 	}
 	for _, tt := range tests {
 		r, err := ParseRequirement(tt.in)
@@ -161,6 +171,10 @@ func TestParseMarkerErrors(t *testing.T) {
 		{"bare word", `os_name == posix`, 12, "unknown marker variable \"posix\""},
 		{"extra close", `os_name == "a")`, 15, "expected \"and\", \"or\""},
 		{"bad operand", `os_name == ==`, 12, "expected a marker variable"},
+		{"trailing newline", "os_name == 'a'\n", 15, "expected \"and\", \"or\""},
+		{"trailing CRLF", "os_name == 'a'\r\n", 15, "expected \"and\", \"or\""},
+		{"newline before operator", "os_name\n== 'a'", 8, "expected a comparison operator"},
+		{"newline after and", "os_name == 'a' and\nos_name == 'b'", 19, "expected a marker variable"},
 	}
 	for _, tt := range tests {
 		m, err := ParseMarker(tt.in)

@@ -8,6 +8,7 @@ package pep508
 import (
 	"errors"
 	"strings"
+	"unicode"
 
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pep503"
@@ -64,6 +65,9 @@ func ParseRequirement(s string) (Requirement, error) {
 		r.URL = p.text[urlStart:p.pos]
 		if r.URL == "" {
 			return r, p.errorf(urlStart, "expected a URL after \"@\"")
+		}
+		if i := strings.IndexFunc(r.URL, unicode.IsControl); i >= 0 {
+			return r, p.errorf(urlStart+i, "control character %q in the URL", r.URL[i])
 		}
 		if !strings.Contains(r.URL, ":") {
 			return r, p.errorf(urlStart, "%q is not a URL (expected scheme:..., as in https://host/file.whl or file:///path)", r.URL)
@@ -186,6 +190,10 @@ func (p *parser) specifiers(start, end int) (pep440.SpecifierSet, error) {
 	var set pep440.SpecifierSet
 	pos := start
 	for _, clause := range strings.Split(p.text[start:end], ",") {
+		// pep440.ParseSpecifier trims any space; PEP 508's is ' ' and '\t'.
+		if i := strings.IndexAny(clause, "\r\n\v\f"); i >= 0 {
+			return nil, p.errorf(pos+i, "unexpected %q in the version specifiers (a requirement is one line)", clause[i])
+		}
 		col := pos + len(clause) - len(strings.TrimLeft(clause, " \t"))
 		if strings.TrimSpace(clause) == "" {
 			return nil, p.errorf(col, "empty version specifier")
