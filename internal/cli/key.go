@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"strings"
 	"path/filepath"
 	"time"
 
@@ -32,7 +34,7 @@ func newKeyCmd() *cobra.Command {
 func newKeyGenerateCmd() *cobra.Command {
 	var name, email, out, algo string
 	cmd := &cobra.Command{
-		Use:   "generate --name NAME --email EMAIL --out DIR",
+		Use:   "generate [--name NAME --email EMAIL] --out DIR",
 		Short: "Generate a signing key: DIR/private.asc (mode 0600) and DIR/public.asc",
 		Long: `Generate an OpenPGP signing key for "NAME <EMAIL>" and write the armored private
 key to DIR/private.asc (mode 0600) and the armored public key, which clients
@@ -46,6 +48,15 @@ none). An existing private.asc is never overwritten.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
 				return errors.New("--out is required: the directory to write private.asc and public.asc to")
+			}
+			if name == "" {
+				name = gitConfig(cmd, "user.name")
+			}
+			if email == "" {
+				email = gitConfig(cmd, "user.email")
+			}
+			if name == "" || email == "" {
+				return errors.New("the key's user ID needs a name and an e-mail address: give --name and --email (they default to git config user.name and user.email, which are not set here)")
 			}
 			priv, pub := filepath.Join(out, privateKeyFile), filepath.Join(out, publicKeyFile)
 			for _, p := range []string{priv, pub} {
@@ -82,11 +93,20 @@ none). An existing private.asc is never overwritten.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&name, "name", "", "user ID name, such as the team or company")
-	f.StringVar(&email, "email", "", "user ID e-mail address")
+	f.StringVar(&name, "name", "", "user ID name, such as the team or company (default: git config user.name)")
+	f.StringVar(&email, "email", "", "user ID e-mail address (default: git config user.email)")
 	f.StringVar(&out, "out", "", "directory to write private.asc and public.asc to")
 	f.StringVar(&algo, "algo", string(sign.Ed25519), "key algorithm: ed25519 or rsa4096")
 	return cmd
+}
+
+// gitConfig returns a git configuration value, or "" when git or the value is missing.
+func gitConfig(cmd *cobra.Command, key string) string {
+	out, err := exec.CommandContext(cmd.Context(), "git", "config", "--get", key).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // newPassphrase returns the passphrase for a new key: the environment's,

@@ -203,6 +203,9 @@ type document struct {
 // Load reads dir/pyproject.toml. Unknown keys in [tool.venvpkg] are errors;
 // unknown keys elsewhere belong to other tools and are ignored.
 func Load(dir string) (*Config, error) {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs // errors name the file a user can look for
+	}
 	file := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(file)
 	if err != nil {
