@@ -19,6 +19,7 @@ func newPublishCmd() *cobra.Command {
 		o        repo.Options
 		root     string
 		keyFile  string
+		trusted  []string
 		arches   []string
 		quiet    bool
 		verbose  int
@@ -32,8 +33,15 @@ func newPublishCmd() *cobra.Command {
 Release.gpg) and .rpm files to the YUM repository DIR/rpm/<suite>
 (packages/, repodata/ with repomd.xml and repomd.xml.asc).
 
+Every package is verified completely before anything is written: a .deb's
+archive, control fields and every file against md5sums; an .rpm's headers,
+digests and signature. RPMs must be signed (hosts check with gpgcheck=1), by
+the --sign-key or a key given with --trusted-key. A damaged or untrusted
+package is refused and the repository is left as it was.
+
 Everything is signed with the private key in --sign-key or VENVPKG_SIGN_KEY
-(passphrase from VENVPKG_SIGN_PASSPHRASE or the terminal). Every published
+(passphrase from VENVPKG_SIGN_PASSPHRASE or the terminal), whose public key
+is written to DIR/keys/<suite>.asc for hosts. Every published
 version stays available unless --keep prunes it. Republishing a package
 with the same content changes nothing; different content under a published
 name, version and architecture is refused.
@@ -66,6 +74,17 @@ Clients:
 					return err
 				}
 				o.Signer = s
+			}
+			for _, file := range trusted {
+				data, err := os.ReadFile(file)
+				if err != nil {
+					return fmt.Errorf("reading --trusted-key: %w", err)
+				}
+				k, err := sign.ReadKeyring(data)
+				if err != nil {
+					return fmt.Errorf("--trusted-key %s: %w", file, err)
+				}
+				o.TrustedKeys = k.Union(o.TrustedKeys)
 			}
 			now, err := publishTime()
 			if err != nil {
@@ -115,6 +134,7 @@ Clients:
 	f.StringVar(&o.Description, "description", "", "APT Release Description")
 	f.StringArrayVar(&arches, "arch", nil, "architectures to index besides the packages' own (repeatable or comma-separated; default "+strings.Join(repo.DefaultArchitectures, ",")+")")
 	f.StringVar(&keyFile, "sign-key", "", "armored private key file (default: the key in $"+sign.EnvKey+")")
+	f.StringArrayVar(&trusted, "trusted-key", nil, "armored public key file of a key RPMs may be signed with besides --sign-key (repeatable)")
 	f.IntVar(&o.Keep, "keep", 0, "keep only the N newest versions of every package and architecture (0 keeps all)")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print what would change and write nothing")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only errors")

@@ -136,8 +136,8 @@ func TestRepodataMatchesCreaterepo(t *testing.T) {
 	pkgs := t.TempDir()
 	files := []string{
 		testRPM(t, pkgs, "hello", "1.0.0", "1", "noarch", "v1", s),
-		testRPM(t, pkgs, "hello", "1.1.0", "1", "noarch", "v2", nil),
-		venvpkgRPM(t, pkgs),
+		testRPM(t, pkgs, "hello", "1.1.0", "1", "noarch", "v2", s),
+		venvpkgRPM(t, pkgs, s),
 	}
 	root := t.TempDir()
 	if _, err := Publish(context.Background(), Dir{Root: root}, files, Options{Signer: s}); err != nil {

@@ -18,12 +18,14 @@ import (
 	"github.com/ulikunitz/xz"
 
 	"github.com/venvpkg/venvpkg/internal/pkg"
+	"github.com/venvpkg/venvpkg/internal/sign"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // venvpkgRPM writes an .rpm with venvpkg's own RPM writer: an epoch,
-// requirements, a configuration file, scriptlets and a changelog.
-func venvpkgRPM(t *testing.T, dir string) string {
+// requirements, a configuration file, scriptlets and a changelog; signed
+// by s when it is not nil.
+func venvpkgRPM(t *testing.T, dir string, s *sign.Signer) string {
 	t.Helper()
 	root := t.TempDir()
 	bin := filepath.Join(root, "opt/venvs/demo/bin/demo")
@@ -39,6 +41,9 @@ func venvpkgRPM(t *testing.T, dir string) string {
 		Depends: []string{"/usr/bin/python3.11", "libpq >= 13"}, Root: root, MTime: pkgTime,
 		Files:   []pkg.File{{Path: "/etc/demo/demo.conf", Data: []byte("k = v\n"), Mode: 0o640, Config: true}},
 		Scripts: pkg.Scripts{PreInstall: "#!/bin/sh\necho pre\n", PostRemove: "#!/bin/sh\necho postun\n"},
+	}
+	if s != nil {
+		p.SignRPM = s.SignRPM
 	}
 	out, err := pkg.WriteRPM(context.Background(), p, pkg.RPMVersion{Epoch: "2", Version: "1.0~rc1", Release: "3"}, dir)
 	if err != nil {
@@ -57,7 +62,7 @@ func TestReadRPMMatchesRPM(t *testing.T) {
 		pub        []byte
 	}{
 		{"nfpm signed", testRPM(t, t.TempDir(), "hello", "1.2.3~rc1", "4", "noarch", "v1", s), pub},
-		{"venvpkg", venvpkgRPM(t, t.TempDir()), nil},
+		{"venvpkg", venvpkgRPM(t, t.TempDir(), nil), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkRPMFields(t, tc.file, tc.pub)
@@ -204,7 +209,10 @@ func controlTar(t *testing.T, control string) []byte {
 	return b.Bytes()
 }
 
-func TestReadDebControl(t *testing.T) {
+// emptyTar is a tar archive without entries: its end-of-archive marker.
+var emptyTar = string(make([]byte, 1024))
+
+func TestVerifyDebControl(t *testing.T) {
 	const control = "Package: hello\nVersion: 1:1.0-1\nArchitecture: all\nMaintainer: A <a@b>\nSHA256: bogus\nDescription: hi\n more\n"
 	plain := controlTar(t, control)
 	gz := func() []byte {
@@ -230,24 +238,30 @@ func TestReadDebControl(t *testing.T) {
 		deb  []byte
 		want string // error substring; "" for success
 	}{
-		{name: "gzip", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.gz", string(gz)}, [2]string{"data.tar", ""})},
-		{name: "xz", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.xz", string(xzData)})},
-		{name: "zstd", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.zst", string(zst)})},
-		{name: "uncompressed", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(plain)})},
+		{name: "gzip", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.gz", string(gz)}, [2]string{"data.tar", emptyTar})},
+		{name: "xz", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.xz", string(xzData)}, [2]string{"data.tar", emptyTar})},
+		{name: "zstd", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.zst", string(zst)}, [2]string{"data.tar", emptyTar})},
+		{name: "uncompressed", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(plain)}, [2]string{"data.tar", emptyTar})},
+		{name: "debsigs member", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(plain)}, [2]string{"data.tar", emptyTar}, [2]string{"_gpgorigin", "sig"})},
 		{name: "not ar", deb: []byte("hello"), want: "no ar archive header"},
-		{name: "format 3", deb: arArchive([2]string{"debian-binary", "3.0\n"}, [2]string{"control.tar", string(plain)}), want: "unsupported .deb format"},
-		{name: "no control", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"data.tar", ""}), want: "no control.tar member"},
-		{name: "control first", deb: arArchive([2]string{"control.tar", string(plain)}), want: "before debian-binary"},
-		{name: "lzma", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.lzma", "x"}), want: "unsupported control archive"},
+		{name: "format 3", deb: arArchive([2]string{"debian-binary", "3.0\n"}, [2]string{"control.tar", string(plain)}), want: "not format 2.x"},
+		{name: "no control", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"data.tar", emptyTar}), want: "member data.tar where control.tar belongs"},
+		{name: "no data", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(plain)}), want: "no data.tar member"},
+		{name: "control first", deb: arArchive([2]string{"control.tar", string(plain)}), want: "the first member is control.tar, not debian-binary"},
+		{name: "lzma control", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar.lzma", "x"}), want: "unsupported compression of control.tar.lzma"},
+		{name: "member appended", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(plain)}, [2]string{"data.tar", emptyTar}, [2]string{"extra", "x"}), want: "member extra after data.tar"},
 		{name: "bad version", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: hello\nVersion: one\nArchitecture: all\n"))}), want: `Version "one"`},
 		{name: "bad name", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: Hello\nVersion: 1\nArchitecture: all\n"))}), want: `Package "Hello"`},
 		{name: "two paragraphs", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: a1\n\nPackage: b1\n"))}), want: "2 paragraphs"},
+		{name: "no maintainer", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: a1\nVersion: 1\nArchitecture: all\nDescription: x\n"))}), want: "a1 has no Maintainer field"},
+		{name: "bad depends", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: a1\nVersion: 1\nArchitecture: all\nMaintainer: A <a@b>\nDescription: x\nDepends: libc6 (>= 2.36, python3\n"))}), want: "Depends of a1"},
+		{name: "bad installed size", deb: arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", string(controlTar(t, "Package: a1\nVersion: 1\nArchitecture: all\nMaintainer: A <a@b>\nDescription: x\nInstalled-Size: 12k\n"))}), want: `Installed-Size "12k"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := readDebControl(bytes.NewReader(tc.deb))
+			p, err := verifyDeb(bytes.NewReader(tc.deb))
 			if tc.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
-					t.Fatalf("readDebControl = %v, want an error containing %q", err, tc.want)
+					t.Fatalf("verifyDeb = %v, want an error containing %q", err, tc.want)
 				}
 				return
 			}
@@ -255,7 +269,7 @@ func TestReadDebControl(t *testing.T) {
 				t.Fatal(err)
 			}
 			if p.Get("Version") != "1:1.0-1" || p.Get("Description") != "hi\n more" || p.Get("SHA256") != "" {
-				t.Errorf("readDebControl = %v", p)
+				t.Errorf("verifyDeb = %v", p)
 			}
 		})
 	}
@@ -386,7 +400,7 @@ func testRPMBytes(f *testing.F) []byte {
 	return b
 }
 
-func FuzzReadDebControl(f *testing.F) {
+func FuzzVerifyDeb(f *testing.F) {
 	deb, err := os.ReadFile(testDeb(f, f.TempDir(), "hello", "1.0-1", "all", "x"))
 	if err != nil {
 		f.Fatal(err)
@@ -394,7 +408,7 @@ func FuzzReadDebControl(f *testing.F) {
 	f.Add(deb)
 	f.Add(arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", "x"}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, _ = readDebControl(bytes.NewReader(data))
+		_, _ = verifyDeb(bytes.NewReader(data))
 	})
 }
 

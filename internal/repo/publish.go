@@ -13,6 +13,7 @@
 package repo
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -72,8 +73,12 @@ type Options struct {
 	// DryRun reports what a publish would do and writes nothing.
 	DryRun bool
 	// Signer signs Release, InRelease and repomd.xml; required unless
-	// DryRun.
+	// DryRun. Its public key is published as KeyPath(Suite), and RPMs
+	// signed with it are accepted.
 	Signer *sign.Signer
+	// TrustedKeys are the keys besides the Signer's that RPMs may be
+	// signed with (build keys kept apart from the repository key).
+	TrustedKeys *sign.Keyring
 	// Now is the Date of the Release file and the revision of repomd.xml;
 	// zero means the current time.
 	Now time.Time
@@ -139,39 +144,52 @@ func (o *Options) logf(format string, args ...any) {
 	}
 }
 
-// input is one package file given to Publish, read and hashed.
+// input is one package file given to Publish, verified and hashed.
 type input struct {
 	file    string
 	sum     fileSum
 	control paragraph // .deb
 	rpm     *rpmInfo  // .rpm
+	// untrusted, for an .rpm signed by a key the repository does not
+	// trust, refuses it unless the same file is already published.
+	untrusted error
 }
 
-// readInput reads the metadata of a .deb or .rpm file and hashes it.
-func readInput(ctx context.Context, file string) (*input, error) {
+// KeyPath returns where publish writes the armored public key of the
+// suite's signing key, relative to the repository root: the key hosts put
+// in apt's signed-by and dnf's gpgkey.
+func KeyPath(suite string) string { return "keys/" + suite + ".asc" }
+
+// readInput verifies a .deb (verifyDeb) or .rpm (verifyRPM) completely and
+// hashes it, in one pass over the file.
+func readInput(ctx context.Context, file string, rv rpmVerifier) (*input, error) {
 	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	in := &input{file: file}
+	h := &hashingWriter{}
+	r := bufio.NewReaderSize(io.TeeReader(ctxReader{ctx, f}, h), 256<<10)
 	switch {
 	case strings.HasSuffix(file, ".deb"):
-		in.control, err = readDebControl(f)
+		in.control, err = verifyDeb(r)
 	case strings.HasSuffix(file, ".rpm"):
-		in.rpm, err = readRPM(f)
+		in.rpm, err = verifyRPM(r, rv)
+		var ue *untrustedError
+		if errors.As(err, &ue) {
+			in.untrusted, err = fmt.Errorf("%s: %w; nothing was published", file, ue), nil
+		}
 	default:
 		return nil, fmt.Errorf("%s is neither a .deb nor an .rpm", file)
 	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, fmt.Errorf("%s: %w; nothing was published", file, err)
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, err
-	}
-	if in.sum, err = sumReader(ctxReader{ctx, f}); err != nil {
-		return nil, fmt.Errorf("reading %s: %w", file, err)
-	}
+	in.sum = h.sum()
 	return in, nil
 }
 
@@ -185,9 +203,15 @@ func Publish(ctx context.Context, st Storage, files []string, o Options) (_ *Res
 	if len(files) == 0 {
 		return nil, errors.New("no packages given; name the .deb and .rpm files to publish")
 	}
+	// Every package is verified before anything is written, so a damaged
+	// or untrusted one leaves the repository as it was.
+	rv := rpmVerifier{keys: o.TrustedKeys}
+	if o.Signer != nil {
+		rv.keys = o.Signer.Keyring().Union(o.TrustedKeys)
+	}
 	var debs, rpms []*input
 	for _, file := range files {
-		in, err := readInput(ctx, file)
+		in, err := readInput(ctx, file, rv)
 		if err != nil {
 			return nil, err
 		}
@@ -204,6 +228,20 @@ func Publish(ctx context.Context, st Storage, files []string, o Options) (_ *Res
 		}
 		defer func() { err = errors.Join(err, unlock()) }()
 	}
+	// An RPM signed by a key the repository does not trust is refused,
+	// unless it is already published (a republish after a key rotation).
+	// A dry run without a key cannot tell which keys are trusted.
+	if o.Signer != nil {
+		for _, in := range rpms {
+			if in.untrusted == nil {
+				continue
+			}
+			name := RPMRoot + "/" + o.Suite + "/packages/" + in.rpm.fileName()
+			if sum, err := sumStored(ctx, st, name); err != nil || sum.sha256 != in.sum.sha256 {
+				return nil, in.untrusted
+			}
+		}
+	}
 	res := &Result{}
 	if len(debs) > 0 || o.Keep > 0 {
 		if err := publishAPT(ctx, st, debs, &o, res); err != nil {
@@ -215,7 +253,49 @@ func Publish(ctx context.Context, st Storage, files []string, o Options) (_ *Res
 			return res, fmt.Errorf("publishing to YUM repository %s: %w", o.Suite, err)
 		}
 	}
+	if err := publishKey(ctx, st, &o, res); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// sumStored hashes the stored object name.
+func sumStored(ctx context.Context, st Storage, name string) (fileSum, error) {
+	r, err := st.Open(ctx, name)
+	if err != nil {
+		return fileSum{}, err
+	}
+	defer r.Close()
+	return sumReader(ctxReader{ctx, r})
+}
+
+// publishKey writes the signer's armored public key to KeyPath(o.Suite)
+// when it is not there already, after the indexes it verifies.
+func publishKey(ctx context.Context, st Storage, o *Options, res *Result) error {
+	name := KeyPath(o.Suite)
+	have, err := readAll(ctx, st, name)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("reading %s: %w", name, err)
+	}
+	if o.Signer == nil {
+		if err != nil { // a dry run without a key: the key would be written when missing
+			res.Indexes = append(res.Indexes, name)
+		}
+		return nil
+	}
+	pub, perr := o.Signer.PublicKey()
+	if perr != nil {
+		return perr
+	}
+	if err == nil && bytes.Equal(have, pub) {
+		return nil
+	}
+	res.Indexes = append(res.Indexes, name)
+	if o.DryRun {
+		return nil
+	}
+	o.logf("writing %s", name)
+	return putBytes(ctx, st, name, pub)
 }
 
 func readAll(ctx context.Context, st Storage, name string) ([]byte, error) {

@@ -99,7 +99,21 @@ var (
 type rpmHeader struct {
 	entries map[uint32]rpmEntry
 	store   []byte
+	// intro (magic, reserved bytes, entry count and data size) and index
+	// are kept as read, for the digests and signatures over the header.
+	intro, index []byte
 }
+
+// writeTo writes the header as it was read: what rpm's header digests
+// and header signatures are computed over.
+func (h *rpmHeader) writeTo(w io.Writer) {
+	w.Write(h.intro)
+	w.Write(h.index)
+	w.Write(h.store)
+}
+
+// size is the length of the header in bytes.
+func (h *rpmHeader) size() int64 { return int64(len(h.intro) + len(h.index) + len(h.store)) }
 
 type rpmEntry struct {
 	typ, offset, count uint32
@@ -129,7 +143,7 @@ func readRPMHeader(r io.Reader) (*rpmHeader, int64, error) {
 	if err != nil || len(store) != int(size) {
 		return nil, 0, fmt.Errorf("reading the header data: %w", errors.Join(err, io.ErrUnexpectedEOF))
 	}
-	h := &rpmHeader{entries: make(map[uint32]rpmEntry, min(n, 4096)), store: store}
+	h := &rpmHeader{entries: make(map[uint32]rpmEntry, min(n, 4096)), store: store, intro: intro, index: index}
 	for i := 0; i < int(n); i++ {
 		e := index[16*i:]
 		tag := binary.BigEndian.Uint32(e[0:4])
@@ -260,24 +274,47 @@ func (p *rpmInfo) fileName() string {
 // readRPM reads the lead, signature header and main header of an RPM
 // package (the format of rpm's lib/header.c and the LSB RPM file format).
 func readRPM(r io.Reader) (*rpmInfo, error) {
+	sig, h, start, err := readRPMHeaders(r)
+	if err != nil {
+		return nil, err
+	}
+	return rpmInfoOf(sig, h, start)
+}
+
+// readRPMHeaders reads the lead, the signature header and its padding and
+// the main header, and returns the two headers and the offset of the main
+// header in the file.
+func readRPMHeaders(r io.Reader) (sig, h *rpmHeader, start int64, err error) {
 	lead := make([]byte, rpmLeadSize)
 	if _, err := io.ReadFull(r, lead); err != nil || !bytes.Equal(lead[:4], []byte{0xed, 0xab, 0xee, 0xdb}) {
-		return nil, errors.New("not an .rpm: no RPM lead")
+		return nil, nil, 0, errors.New("not an .rpm: no RPM lead")
+	}
+	if lead[4] != 3 && lead[4] != 4 {
+		return nil, nil, 0, fmt.Errorf("RPM lead of format version %d.%d; rpm writes 3.0", lead[4], lead[5])
+	}
+	if sigType := binary.BigEndian.Uint16(lead[78:80]); sigType != 5 {
+		return nil, nil, 0, fmt.Errorf("RPM lead announces signature type %d, not a header-style signature (5)", sigType)
 	}
 	sig, sigLen, err := readRPMHeader(r)
 	if err != nil {
-		return nil, fmt.Errorf("signature header: %w", err)
+		return nil, nil, 0, fmt.Errorf("signature header: %w", err)
 	}
 	pad := (8 - sigLen%8) % 8
 	if _, err := io.ReadFull(r, make([]byte, pad)); err != nil {
-		return nil, fmt.Errorf("signature header padding: %w", err)
+		return nil, nil, 0, fmt.Errorf("signature header padding: %w", err)
 	}
-	start := rpmLeadSize + sigLen + pad
-	h, hLen, err := readRPMHeader(r)
+	start = rpmLeadSize + sigLen + pad
+	h, _, err = readRPMHeader(r)
 	if err != nil {
-		return nil, fmt.Errorf("main header: %w", err)
+		return nil, nil, 0, fmt.Errorf("main header: %w", err)
 	}
-	p := &rpmInfo{HeaderStart: start, HeaderEnd: start + hLen}
+	return sig, h, start, nil
+}
+
+// rpmInfoOf reads the repository metadata of a package from its headers.
+func rpmInfoOf(sig, h *rpmHeader, start int64) (*rpmInfo, error) {
+	var err error
+	p := &rpmInfo{HeaderStart: start, HeaderEnd: start + h.size()}
 	if _, ok, _ := h.int(tagSourcePackage); ok {
 		return nil, errors.New("it is a source RPM; publish binary packages")
 	}

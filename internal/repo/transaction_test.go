@@ -199,10 +199,10 @@ func TestPublishLifecycle(t *testing.T) {
 	ctx := context.Background()
 	s, pub := testSigner(t)
 	pkgs := t.TempDir()
-	v1 := []string{testDeb(t, pkgs+"/1", "hello", "1.0.0-1", "all", "v1"), testRPM(t, pkgs+"/1", "hello", "1.0.0", "1", "noarch", "v1", nil)}
-	v2 := []string{testDeb(t, pkgs+"/2", "hello", "1.1.0-1", "all", "v2"), testRPM(t, pkgs+"/2", "hello", "1.1.0", "1", "noarch", "v2", nil)}
-	v3 := []string{testDeb(t, pkgs+"/3", "hello", "1.2.0-1", "all", "v3"), testRPM(t, pkgs+"/3", "hello", "1.2.0", "1", "noarch", "v3", nil)}
-	changed := []string{testDeb(t, pkgs+"/x", "hello", "1.0.0-1", "all", "different"), testRPM(t, pkgs+"/x", "hello", "1.0.0", "1", "noarch", "different", nil)}
+	v1 := []string{testDeb(t, pkgs+"/1", "hello", "1.0.0-1", "all", "v1"), testRPM(t, pkgs+"/1", "hello", "1.0.0", "1", "noarch", "v1", s)}
+	v2 := []string{testDeb(t, pkgs+"/2", "hello", "1.1.0-1", "all", "v2"), testRPM(t, pkgs+"/2", "hello", "1.1.0", "1", "noarch", "v2", s)}
+	v3 := []string{testDeb(t, pkgs+"/3", "hello", "1.2.0-1", "all", "v3"), testRPM(t, pkgs+"/3", "hello", "1.2.0", "1", "noarch", "v3", s)}
+	changed := []string{testDeb(t, pkgs+"/x", "hello", "1.0.0-1", "all", "different"), testRPM(t, pkgs+"/x", "hello", "1.0.0", "1", "noarch", "different", s)}
 	root := t.TempDir()
 	st := Dir{Root: root}
 	opts := Options{Signer: s, Now: testTime}
@@ -404,8 +404,8 @@ func TestPublishFailureKeepsPublishedState(t *testing.T) {
 	ctx := context.Background()
 	s, pub := testSigner(t)
 	pkgs := t.TempDir()
-	v1 := []string{testDeb(t, pkgs+"/1", "hello", "1.0.0-1", "all", "v1"), testRPM(t, pkgs+"/1", "hello", "1.0.0", "1", "noarch", "v1", nil)}
-	v2 := []string{testDeb(t, pkgs+"/2", "hello", "1.1.0-1", "all", "v2"), testRPM(t, pkgs+"/2", "hello", "1.1.0", "1", "noarch", "v2", nil)}
+	v1 := []string{testDeb(t, pkgs+"/1", "hello", "1.0.0-1", "all", "v1"), testRPM(t, pkgs+"/1", "hello", "1.0.0", "1", "noarch", "v1", s)}
+	v2 := []string{testDeb(t, pkgs+"/2", "hello", "1.1.0-1", "all", "v2"), testRPM(t, pkgs+"/2", "hello", "1.1.0", "1", "noarch", "v2", s)}
 	oldAPT := []string{"pool/main/h/hello/hello_1.0.0-1_all.deb"}
 	newAPT := []string{"pool/main/h/hello/hello_1.1.0-1_all.deb"}
 	oldYUM := []string{"packages/hello-1.0.0-1.noarch.rpm"}
@@ -506,7 +506,7 @@ func TestPublishErrors(t *testing.T) {
 		{name: "no files", opts: Options{Signer: s}, want: "no packages given"},
 		{name: "no key", files: []string{deb}, want: "no signing key"},
 		{name: "not a package", files: []string{text}, opts: Options{Signer: s}, want: "neither a .deb nor an .rpm"},
-		{name: "corrupt deb", files: []string{fake}, opts: Options{Signer: s}, want: "reading the ar member header"},
+		{name: "corrupt deb", files: []string{fake}, opts: Options{Signer: s}, want: "fake.deb: truncated: the file ends 8 bytes into the ar member header at offset 8"},
 		{name: "bad suite", files: []string{deb}, opts: Options{Signer: s, Suite: "../x"}, want: `suite "../x" is not valid`},
 		{name: "bad arch", files: []string{deb}, opts: Options{Signer: s, Architectures: []string{"all"}}, want: `architecture "all" is not valid`},
 		{name: "negative keep", files: []string{deb}, opts: Options{Signer: s, Keep: -1}, want: "negative"},
@@ -544,7 +544,7 @@ func TestPublishDatesNeverGoBack(t *testing.T) {
 	pkgs := t.TempDir()
 	root := t.TempDir()
 	for i, v := range []string{"1.0.0", "1.1.0"} {
-		files := []string{testDeb(t, pkgs, "hello", v+"-1", "all", v), testRPM(t, pkgs, "hello", v, "1", "noarch", v, nil)}
+		files := []string{testDeb(t, pkgs, "hello", v+"-1", "all", v), testRPM(t, pkgs, "hello", v, "1", "noarch", v, s)}
 		if _, err := Publish(ctx, Dir{Root: root}, files, Options{Signer: s, Now: testTime.Add(-time.Duration(i) * time.Hour)}); err != nil {
 			t.Fatal(err)
 		}
@@ -572,7 +572,7 @@ func TestPublishNewKeyResigns(t *testing.T) {
 	oldKey, _ := testSigner(t)
 	newKey, newPub := testSigner(t)
 	pkgs := t.TempDir()
-	files := []string{testDeb(t, pkgs, "hello", "1.0.0-1", "all", "v1"), testRPM(t, pkgs, "hello", "1.0.0", "1", "noarch", "v1", nil)}
+	files := []string{testDeb(t, pkgs, "hello", "1.0.0-1", "all", "v1"), testRPM(t, pkgs, "hello", "1.0.0", "1", "noarch", "v1", oldKey)}
 	root := t.TempDir()
 	if _, err := Publish(ctx, Dir{Root: root}, files, Options{Signer: oldKey, Now: testTime}); err != nil {
 		t.Fatal(err)
