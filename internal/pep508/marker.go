@@ -244,6 +244,11 @@ func (p *parser) operand() (operand, error) {
 		if end < 0 {
 			return operand{}, p.errorf(start, "unterminated string")
 		}
+		// PEP 508's python_str_c has no backslash: a marker string has no
+		// escapes, so "C:\" cannot mean a string ending in a backslash.
+		if i := strings.IndexByte(p.text[start+1:start+1+end], '\\'); i >= 0 {
+			return operand{}, p.errorf(start+1+i, "a backslash is not allowed in a marker string")
+		}
 		p.pos += end + 2
 		return operand{value: p.text[start+1 : start+1+end]}, nil
 	default:

@@ -172,6 +172,9 @@ func TestParseMarkerErrors(t *testing.T) {
 		{"extra close", `os_name == "a")`, 15, "expected \"and\", \"or\""},
 		{"bad operand", `os_name == ==`, 12, "expected a marker variable"},
 		{"trailing newline", "os_name == 'a'\n", 15, "expected \"and\", \"or\""},
+		// python_str_c in PEP 508's grammar has no backslash.
+		{"backslash before quote", `os_name == "C:\"`, 15, "backslash"},
+		{"backslash escape", `os_name == "\x"`, 13, "backslash"},
 		{"trailing CRLF", "os_name == 'a'\r\n", 15, "expected \"and\", \"or\""},
 		{"newline before operator", "os_name\n== 'a'", 8, "expected a comparison operator"},
 		{"newline after and", "os_name == 'a' and\nos_name == 'b'", 19, "expected a marker variable"},
