@@ -77,7 +77,7 @@ func (b *builder) sources() sourceList {
 	}
 	s.FindLinks = unique(s.FindLinks)
 
-	if o.NoIndex || envBool("PIP_NO_INDEX") || b.lock != nil && b.lock.NoIndex {
+	if o.NoIndex || b.cfg.Tool.NoIndex || envBool("PIP_NO_INDEX") || b.lock != nil && b.lock.NoIndex {
 		return s
 	}
 	main := cmp.Or(o.IndexURL, os.Getenv("PIP_INDEX_URL"), b.cfg.Tool.IndexURL)
@@ -234,6 +234,13 @@ func (b *builder) selectArtifacts(ctx context.Context) error {
 
 func joinProblems(errs []error) error {
 	var msgs []string
+	for _, e := range errs {
+		// An index host that does not resolve fails every requirement alike: say it once.
+		var ue *index.UnreachableError
+		if errors.As(e, &ue) {
+			return ue
+		}
+	}
 	for _, e := range errs {
 		if e != nil {
 			msgs = append(msgs, index.Redact(e.Error()))

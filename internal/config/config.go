@@ -163,6 +163,8 @@ type Tool struct {
 	IndexURL       string   `toml:"index-url"`
 	ExtraIndexURLs []string `toml:"extra-index-urls"`
 	FindLinks      []string `toml:"find-links"`
+	// NoIndex is --no-index: only find-links, no package index.
+	NoIndex bool `toml:"no-index"`
 	// RPMRequires are extra RPM Requires entries ("libpq >= 13"); depends
 	// is written in Debian's syntax and applies to .deb files only.
 	RPMRequires []string `toml:"rpm-requires"`
@@ -334,7 +336,7 @@ func typeMismatch(derr *toml.DecodeError) string {
 }
 
 func knownToolKeys() []string {
-	return []string{"compression", "config", "depends", "extra-index-urls", "find-links", "index-url", "lock", "maintainer", "name", "prefix", "python", "release", "rpm-requires", "services"}
+	return []string{"compression", "config", "depends", "extra-index-urls", "find-links", "index-url", "lock", "maintainer", "name", "no-index", "prefix", "python", "release", "rpm-requires", "services"}
 }
 
 func (c *Config) validate() error {

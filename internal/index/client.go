@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -22,7 +23,25 @@ type Client struct {
 	backoff time.Duration
 	timeout time.Duration
 	agent   string
+
+	// dead holds the hosts whose names did not resolve: they are not asked again in this run.
+	deadMu sync.Mutex
+	dead   map[string]*UnreachableError
 }
+
+// UnreachableError is a package source whose host name does not resolve (no network, a typo, a private index
+// outside its network). It is never retried: every later request to the host fails at once with the same error,
+// so a build says it once instead of once per requirement and attempt.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach %s: %v; if every artifact is in --find-links, add --no-index (or no-index = true in [tool.venvpkg]), else check the index URL and the network", e.Host, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
 
 // ClientOptions configure a Client; zero values take the defaults.
 type ClientOptions struct {
@@ -111,6 +130,13 @@ func (r *response) Close() error {
 // the statuses returned to the caller (200 is always among them); any other
 // final status is a *StatusError. The caller must Close the response.
 func (c *Client) get(ctx context.Context, url string, header http.Header, ok ...int) (*response, error) {
+	host := hostOf(url)
+	c.deadMu.Lock()
+	dead := c.dead[host]
+	c.deadMu.Unlock()
+	if dead != nil {
+		return nil, dead
+	}
 	var lastErr error
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
@@ -144,6 +170,8 @@ func (c *Client) get(ctx context.Context, url string, header http.Header, ok ...
 			err = se
 		} else if ctx.Err() != nil {
 			return nil, ctx.Err()
+		} else if ue := c.unresolved(host, err); ue != nil {
+			return nil, ue
 		}
 		lastErr = err
 		if attempt >= c.retries {
@@ -153,6 +181,34 @@ func (c *Client) get(ctx context.Context, url string, header http.Header, ok ...
 			return nil, lastErr
 		}
 	}
+}
+
+// unresolved records host as unreachable when err is a failed name lookup, and returns the error to report.
+func (c *Client) unresolved(host string, err error) *UnreachableError {
+	var dnsErr *net.DNSError
+	if !errors.As(err, &dnsErr) || dnsErr.IsTimeout {
+		return nil
+	}
+	c.deadMu.Lock()
+	defer c.deadMu.Unlock()
+	if c.dead == nil {
+		c.dead = map[string]*UnreachableError{}
+	}
+	if prev := c.dead[host]; prev != nil {
+		return prev
+	}
+	ue := &UnreachableError{Host: host, Err: dnsErr}
+	c.dead[host] = ue
+	return ue
+}
+
+// hostOf returns the host of a URL, without credentials or port.
+func hostOf(raw string) string {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Hostname()
 }
 
 func containsInt(list []int, n int) bool {
@@ -180,12 +236,24 @@ func (c *Client) once(ctx context.Context, url string, header http.Header) (*res
 	resp, err := c.http.Do(req)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("GET %s: %s", Redact(url), Redact(unwrapURLError(err).Error()))
+		return nil, &requestError{url: url, err: unwrapURLError(err)}
 	}
 	resp.Body = &idleBody{r: resp.Body, timeout: c.timeout, cancel: cancel, url: url}
 	resp.Body.(*idleBody).arm()
 	return &response{Response: resp, cancel: cancel}, nil
 }
+
+// requestError is a request that got no response; it keeps the cause for errors.As.
+type requestError struct {
+	url string
+	err error
+}
+
+func (e *requestError) Error() string {
+	return fmt.Sprintf("GET %s: %s", Redact(e.url), Redact(e.err.Error()))
+}
+
+func (e *requestError) Unwrap() error { return e.err }
 
 func unwrapURLError(err error) error {
 	var ue interface{ Unwrap() error }
