@@ -29,7 +29,8 @@ The lock is a PEP 751 pylock.toml, uv's uv.lock, Poetry's poetry.lock, or a
 requirements file with exact pins (==) as pip-compile, uv export and pip freeze
 write it. It is taken from ` + lock.SearchOrder() + `.
 Artifacts come from --find-links and the indexes, are checked against the
-lock's hashes and cached in $VENVPKG_CACHE_DIR.`,
+lock's hashes and cached in $VENVPKG_CACHE_DIR, else $XDG_CACHE_HOME/venvpkg,
+else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 		Example: `  venvpkg build ./myapp --lock requirements.txt --find-links ./wheels --no-index \
       --python /usr/bin/python3.11 --out dist`,
 		Args: cobra.MaximumNArgs(1),
