@@ -87,6 +87,12 @@ type Options struct {
 	// ratio); zero fields take the defaults listed in docs/security.md.
 	WheelLimits wheel.Limits
 
+	// VulnDB is a vulnerability database (docs/sbom.md): when set, the
+	// payload's distributions are checked against it and a finding at or
+	// above VulnFailOn (default "any") refuses the build.
+	VulnDB     string
+	VulnFailOn string
+
 	// NoTreeCache installs and compiles every wheel afresh instead of
 	// reusing the trees cached by earlier builds: the reference path the
 	// tests compare the cached one with.
@@ -558,6 +564,9 @@ func (b *builder) packageIt(ctx context.Context) error {
 	}
 	b.res.Name = b.name
 	if b.sbom, err = b.writeSBOM(ctx, shl, interpPkg); err != nil {
+		return err
+	}
+	if err := b.checkVulns(); err != nil {
 		return err
 	}
 

@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/pep503"
 	"github.com/venvpkg/venvpkg/internal/repo"
 	"github.com/venvpkg/venvpkg/internal/sbom"
+	"github.com/venvpkg/venvpkg/internal/vuln"
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
@@ -97,4 +99,39 @@ func putBeside(ctx context.Context, pkgFile, name string, data []byte) (string, 
 		return "", fmt.Errorf("writing %s: %w", name, err)
 	}
 	return filepath.Join(dir, name), nil
+}
+
+// checkVulns checks the payload's distributions, as the SBOM lists them,
+// against Options.VulnDB, and refuses to go on when a finding that is not
+// ignored is at or above Options.VulnFailOn.
+func (b *builder) checkVulns() error {
+	if b.opts.VulnDB == "" {
+		return nil
+	}
+	failOn := cmp.Or(b.opts.VulnFailOn, "any")
+	th, err := vuln.ParseThreshold(failOn)
+	if err != nil {
+		return err
+	}
+	db, err := vuln.Load(b.opts.VulnDB)
+	if err != nil {
+		return err
+	}
+	installed, err := vuln.FromSBOM(b.sbom, b.name)
+	if err != nil {
+		return err
+	}
+	res := vuln.NewResult(db, installed, vuln.Options{Ignores: vuln.IgnoresFrom(b.cfg)})
+	var table bytes.Buffer
+	if err := res.WriteTable(&table); err != nil {
+		return err
+	}
+	if n := res.Failing(th); n > 0 {
+		return fmt.Errorf("refusing to write the package: %d of its distributions' vulnerabilities are at or above --vuln-fail-on %s; upgrade the pins in the lock, or accept an advisory with a reason and an expiry date in [[tool.venvpkg.ignore-vulnerabilities]]:\n%s",
+			n, failOn, strings.TrimRight(table.String(), "\n"))
+	}
+	for _, line := range strings.Split(strings.TrimRight(table.String(), "\n"), "\n") {
+		b.log.Infof("vulnerabilities: %s", line)
+	}
+	return nil
 }

@@ -2,10 +2,12 @@ package build_test
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/build"
@@ -82,5 +84,30 @@ func TestSBOM(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("the web app's SBOM differs from %s (go test -run TestSBOM -update rewrites it):\n%s", golden, got)
+	}
+}
+
+// TestBuildVulnCheck: with --vuln-db the web app's Flask 2.2.2 and
+// Werkzeug 2.2.2 refuse the build and nothing is written; --vuln-fail-on
+// never lets it through.
+func TestBuildVulnCheck(t *testing.T) {
+	needTools(t)
+	wheels := webappWheels(t)
+	db := repoPath(t, "internal/vuln/testdata/db")
+	out := filepath.Join(t.TempDir(), "out")
+	cache := t.TempDir()
+	o := build.Options{ProjectDir: repoPath(t, "testdata/webapp"), Python: python, FindLinks: []string{wheels, pythonWheels}, NoIndex: true,
+		OutDir: out, CacheDir: cache, VulnDB: db}
+	_, err := build.Run(context.Background(), o)
+	if err == nil || !strings.Contains(err.Error(), "refusing to write the package") || !strings.Contains(err.Error(), "CVE-2023-30861") || !strings.Contains(err.Error(), "CVE-2023-25577") {
+		t.Fatalf("build with a vulnerable lock: err = %v, want a refusal naming the advisories", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("--out holds %d entries after the refusal, want none", len(entries))
+	}
+	o.VulnFailOn = "never"
+	res := runBuild(t, o)
+	if len(res.Packages) != 1 {
+		t.Errorf("--vuln-fail-on never: packages %v", res.Packages)
 	}
 }

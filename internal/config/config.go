@@ -174,6 +174,9 @@ type Tool struct {
 	// ConfigRaw is [tool.venvpkg.config]; Config.ConfigFiles holds the
 	// validated entries.
 	ConfigRaw map[string]ConfigFile `toml:"config"`
+	// IgnoreVulnerabilities are [[tool.venvpkg.ignore-vulnerabilities]]:
+	// advisories accepted for a reason until a date (docs/sbom.md).
+	IgnoreVulnerabilities []VulnIgnore `toml:"ignore-vulnerabilities"`
 }
 
 // Config is a project's packaging configuration.
@@ -239,6 +242,8 @@ func Parse(file string, data []byte) (*Config, error) {
 					table, known = "[tool.venvpkg.services."+key[3]+"]", serviceKeys()
 				case len(key) == 5 && key[2] == "config":
 					table, known = fmt.Sprintf("[tool.venvpkg.config] %q", key[3]), configFileKeys()
+				case len(key) >= 4 && key[2] == "ignore-vulnerabilities":
+					table, known = "an entry of [[tool.venvpkg.ignore-vulnerabilities]]", vulnIgnoreKeys()
 				case len(key) == 4 && key[2] == "config":
 					// go-toml leaves an inline table's own key out of the path.
 					table, known = "an entry of [tool.venvpkg.config]", configFileKeys()
@@ -336,7 +341,7 @@ func typeMismatch(derr *toml.DecodeError) string {
 }
 
 func knownToolKeys() []string {
-	return []string{"compression", "config", "depends", "extra-index-urls", "find-links", "index-url", "lock", "maintainer", "name", "no-index", "prefix", "python", "release", "rpm-requires", "services"}
+	return []string{"compression", "config", "depends", "extra-index-urls", "find-links", "ignore-vulnerabilities", "index-url", "lock", "maintainer", "name", "no-index", "prefix", "python", "release", "rpm-requires", "services"}
 }
 
 func (c *Config) validate() error {
@@ -368,6 +373,9 @@ func (c *Config) validate() error {
 		}
 	}
 	if err := c.validateSources(); err != nil {
+		return err
+	}
+	if err := c.validateIgnores(); err != nil {
 		return err
 	}
 	for _, r := range c.Tool.RPMRequires {

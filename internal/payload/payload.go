@@ -159,6 +159,11 @@ func ScanDir(root string) (*Tree, error) {
 	return t, nil
 }
 
+// IsPackage reports whether a file starting with head is a .deb or .rpm.
+func IsPackage(head []byte) bool {
+	return bytes.HasPrefix(head, []byte("!<arch>\n")) || bytes.HasPrefix(head, rpmLeadMagic)
+}
+
 // ReadFile reads a .deb or .rpm package file, chosen by its content.
 func ReadFile(file string) (*Tree, error) {
 	f, err := os.Open(file)
