@@ -389,6 +389,7 @@ func FuzzReadRPM(f *testing.F) {
 		if err == nil {
 			_ = primaryXML([]rpmPackage{{info: p}})
 		}
+		_, _ = verifyRPM(bytes.NewReader(data), rpmVerifier{})
 	})
 }
 

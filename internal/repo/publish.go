@@ -31,6 +31,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
@@ -169,7 +170,9 @@ func readInput(ctx context.Context, file string, rv rpmVerifier) (*input, error)
 	}
 	defer f.Close()
 	in := &input{file: file}
-	h := &hashingWriter{}
+	h := newHashingWriter()
+	sum := h.sum
+	defer func() { sum() }() // stops the hashing goroutines on every return
 	r := bufio.NewReaderSize(io.TeeReader(ctxReader{ctx, f}, h), 256<<10)
 	switch {
 	case strings.HasSuffix(file, ".deb"):
@@ -189,7 +192,7 @@ func readInput(ctx context.Context, file string, rv rpmVerifier) (*input, error)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w; nothing was published", file, err)
 	}
-	in.sum = h.sum()
+	in.sum, sum = h.sum(), func() fileSum { return fileSum{} }
 	return in, nil
 }
 
@@ -322,37 +325,59 @@ func putFile(ctx context.Context, st Storage, name string, in *input) error {
 		return err
 	}
 	defer f.Close()
-	h := &hashingWriter{}
-	if err := st.Put(ctx, name, io.TeeReader(f, h)); err != nil {
+	h := newHashingWriter()
+	err = st.Put(ctx, name, io.TeeReader(f, h))
+	got := h.sum()
+	if err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
-	if got := h.sum(); got != in.sum {
+	if got != in.sum {
 		return fmt.Errorf("%s changed while it was being published; publish it again", in.file)
 	}
 	return nil
 }
 
-// hashingWriter hashes what is written to it.
+// hashingWriter hashes what is written to it with SHA-256 and SHA-512,
+// each in a goroutine of its own, so that hashing a package overlaps with
+// verifying or storing it. sum must be called once writing is done.
 type hashingWriter struct {
-	h256, h512 hash.Hash
-	n          int64
+	chans [2]chan []byte
+	sums  [2]hash.Hash
+	n     int64
+	wg    sync.WaitGroup
+}
+
+func newHashingWriter() *hashingWriter {
+	w := &hashingWriter{sums: [2]hash.Hash{sha256.New(), sha512.New()}}
+	for i := range w.chans {
+		w.chans[i] = make(chan []byte, 4)
+		w.wg.Add(1)
+		go func(c chan []byte, h hash.Hash) {
+			defer w.wg.Done()
+			for p := range c {
+				h.Write(p)
+			}
+		}(w.chans[i], w.sums[i])
+	}
+	return w
 }
 
 func (w *hashingWriter) Write(p []byte) (int, error) {
-	if w.h256 == nil {
-		w.h256, w.h512 = sha256.New(), sha512.New()
+	b := bytes.Clone(p) // the caller may reuse p once Write returns
+	for _, c := range w.chans {
+		c <- b
 	}
-	w.h256.Write(p)
-	w.h512.Write(p)
 	w.n += int64(len(p))
 	return len(p), nil
 }
 
+// sum stops the hashing goroutines and returns the size and digests.
 func (w *hashingWriter) sum() fileSum {
-	if w.h256 == nil {
-		return sumOf(nil)
+	for _, c := range w.chans {
+		close(c)
 	}
-	return fileSum{size: w.n, sha256: hex.EncodeToString(w.h256.Sum(nil)), sha512: hex.EncodeToString(w.h512.Sum(nil))}
+	w.wg.Wait()
+	return fileSum{size: w.n, sha256: hex.EncodeToString(w.sums[0].Sum(nil)), sha512: hex.EncodeToString(w.sums[1].Sum(nil))}
 }
 
 // removeLeftovers deletes temp files a failed publish left under prefix.

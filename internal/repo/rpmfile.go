@@ -123,7 +123,10 @@ type rpmEntry struct {
 // length in bytes.
 func readRPMHeader(r io.Reader) (*rpmHeader, int64, error) {
 	intro := make([]byte, 16)
-	if _, err := io.ReadFull(r, intro); err != nil {
+	if n, err := io.ReadFull(r, intro); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, 0, fmt.Errorf("truncated: the file ends %d bytes into the 16-byte header intro", n)
+		}
 		return nil, 0, fmt.Errorf("reading the header: %w", err)
 	}
 	if !bytes.Equal(intro[:4], []byte{0x8e, 0xad, 0xe8, 0x01}) {
@@ -137,11 +140,17 @@ func readRPMHeader(r io.Reader) (*rpmHeader, int64, error) {
 	// Read what is there rather than allocating what the header claims.
 	index, err := io.ReadAll(io.LimitReader(r, 16*int64(n)))
 	if err != nil || len(index) != 16*int(n) {
-		return nil, 0, fmt.Errorf("reading the header index: %w", errors.Join(err, io.ErrUnexpectedEOF))
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading the header index: %w", err)
+		}
+		return nil, 0, fmt.Errorf("truncated: the file ends %d bytes into the %d-byte header index", len(index), 16*n)
 	}
 	store, err := io.ReadAll(io.LimitReader(r, int64(size)))
 	if err != nil || len(store) != int(size) {
-		return nil, 0, fmt.Errorf("reading the header data: %w", errors.Join(err, io.ErrUnexpectedEOF))
+		if err != nil {
+			return nil, 0, fmt.Errorf("reading the header data: %w", err)
+		}
+		return nil, 0, fmt.Errorf("truncated: the file ends %d bytes into the %d-byte header data", len(store), size)
 	}
 	h := &rpmHeader{entries: make(map[uint32]rpmEntry, min(n, 4096)), store: store, intro: intro, index: index}
 	for i := 0; i < int(n); i++ {

@@ -50,13 +50,14 @@ func verifyDeb(r io.Reader) (paragraph, error) {
 	v := &debVerifier{}
 	offset := int64(8)
 	for {
-		m, err := readARHeader(r, offset)
+		m, n, err := readARHeader(r, offset)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			if v.stage == stageDone {
-				return nil, fmt.Errorf("trailing data after the last member %s: %w", v.last, err)
+				rest, _ := io.Copy(io.Discard, r)
+				return nil, fmt.Errorf("%d bytes of trailing data after the last member %s (offset %d), not an ar member", int64(n)+rest, v.last, offset)
 			}
 			return nil, err
 		}
@@ -108,16 +109,22 @@ var (
 
 // readARHeader reads the 60-byte header of the member at offset: name,
 // mtime, uid, gid (decimal), mode (octal), size (decimal) and "`\n". It
-// returns io.EOF at a clean end of the archive.
-func readARHeader(r io.Reader, offset int64) (arMember, error) {
+// returns io.EOF at a clean end of the archive, and the number of bytes
+// read.
+func readARHeader(r io.Reader, offset int64) (arMember, int, error) {
 	var hdr [60]byte
 	n, err := io.ReadFull(r, hdr[:])
 	if errors.Is(err, io.EOF) {
-		return arMember{}, io.EOF
+		return arMember{}, 0, io.EOF
 	}
 	if err != nil {
-		return arMember{}, fmt.Errorf("truncated: the file ends %d bytes into the ar member header at offset %d", n, offset)
+		return arMember{}, n, fmt.Errorf("truncated: the file ends %d bytes into the ar member header at offset %d", n, offset)
 	}
+	m, err := parseARHeader(hdr, offset)
+	return m, n, err
+}
+
+func parseARHeader(hdr [60]byte, offset int64) (arMember, error) {
 	if string(hdr[58:60]) != "`\n" {
 		return arMember{}, fmt.Errorf("bad ar member header at offset %d (no \"`\\n\" terminator)", offset)
 	}

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -85,19 +86,6 @@ func verifyRPM(r io.Reader, v rpmVerifier) (_ *rpmInfo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, hd := range []struct {
-		name string
-		h    *rpmHeader
-	}{{"signature header", sig}, {"main header", h}} {
-		if err := hd.h.check(); err != nil {
-			return nil, fmt.Errorf("%s: %w", hd.name, err)
-		}
-	}
-	info, err := rpmInfoOf(sig, h, start)
-	if err != nil {
-		return nil, err
-	}
-
 	// Digests of the main header alone.
 	sha256Want, err := sig.str(sigTagSHA256)
 	if err != nil {
@@ -125,6 +113,21 @@ func verifyRPM(r io.Reader, v rpmVerifier) (_ *rpmInfo, err error) {
 		}
 	}
 
+	// The headers' structure, once the digest says the main header is
+	// what was built.
+	for _, hd := range []struct {
+		name string
+		h    *rpmHeader
+	}{{"signature header", sig}, {"main header", h}} {
+		if err := hd.h.check(); err != nil {
+			return nil, fmt.Errorf("%s: %w", hd.name, err)
+		}
+	}
+	info, err := rpmInfoOf(sig, h, start)
+	if err != nil {
+		return nil, err
+	}
+
 	// Signatures: over the main header, and over header and payload.
 	var headerSigs, bodySigs [][]byte
 	for _, tag := range []uint32{sigTagRSA, sigTagDSA, sigTagPGP, sigTagGPG} {
@@ -147,7 +150,7 @@ func verifyRPM(r io.Reader, v rpmVerifier) (_ *rpmInfo, err error) {
 		var b bytes.Buffer
 		h.writeTo(&b)
 		if err := v.check(&b, s); errors.Is(err, sign.ErrUnknownKey) {
-			untrusted = fmt.Errorf("header signature: %w", err)
+			untrusted = cmp.Or(untrusted, fmt.Errorf("header signature: %w", err))
 		} else if err != nil {
 			return nil, fmt.Errorf("header signature: %w", err)
 		}
@@ -199,7 +202,7 @@ func verifyRPM(r io.Reader, v rpmVerifier) (_ *rpmInfo, err error) {
 	var sigErr error
 	for _, c := range checks {
 		if cerr := c.close(); errors.Is(cerr, sign.ErrUnknownKey) {
-			untrusted = fmt.Errorf("header and payload signature: %w", cerr)
+			untrusted = cmp.Or(untrusted, fmt.Errorf("header and payload signature: %w", cerr))
 		} else if cerr != nil && sigErr == nil {
 			sigErr = fmt.Errorf("header and payload signature: %w", cerr)
 		}
