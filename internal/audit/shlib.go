@@ -41,6 +41,9 @@ type ShlibOptions struct {
 	// LibDirs are searched for a soname the ld.so cache does not know;
 	// nil means the multiarch and standard library directories.
 	LibDirs []string
+	// DpkgInfoDir holds the packages' symbols and shlibs files; empty
+	// means DefaultDpkgInfoDir.
+	DpkgInfoDir string
 }
 
 // ShlibReport is what the payload's ELF objects need from the system.
@@ -57,6 +60,13 @@ type ShlibReport struct {
 	// Needs says why each of Depends is there: one entry per package and
 	// soname, sorted, naming the ELF files that need it.
 	Needs []Need
+	// Versions maps a package of Depends, or a package providing a
+	// library every system has (libc6), to the versioned dependency the
+	// imported symbols call for: "libc6 (>= 2.34)" (see minimumVersions).
+	Versions map[string]string
+	// RPMRequires are the ELF requirements rpm would generate for the
+	// payload: "libc.so.6()(64bit)", "libc.so.6(GLIBC_2.34)(64bit)".
+	RPMRequires []string
 }
 
 // Need is a library of a Debian package that ELF files of the payload need.
@@ -64,6 +74,15 @@ type Need struct {
 	Package string
 	Soname  string
 	Files   []string // final paths, sorted
+}
+
+// Dependency returns the Debian dependency on package p: versioned when
+// the payload's symbols call for a minimum version.
+func (r *ShlibReport) Dependency(p string) string {
+	if v, ok := r.Versions[p]; ok {
+		return v
+	}
+	return p
 }
 
 // Unresolved is a soname no provider was found for.
@@ -115,9 +134,11 @@ type elfKind struct {
 
 // elfObject is one ELF file of the payload.
 type elfObject struct {
-	final  string
-	kind   elfKind
-	needed []string
+	final    string
+	kind     elfKind
+	needed   []string
+	imports  []elf.ImportedSymbol     // versioned imports name their library
+	verneeds []elf.DynamicVersionNeed // versions needed from each library
 }
 
 // SharedLibraries reads DT_NEEDED from every ELF object below root and
@@ -168,7 +189,7 @@ func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*Shli
 	unresolved := map[string]*Unresolved{}
 	for _, o := range objects {
 		for _, soname := range o.needed {
-			if names[soname] || isProvided(soname) {
+			if inPayload(soname, names) || isProvided(soname) {
 				continue
 			}
 			res, err := h.lookup(ctx, soname, o.kind)
@@ -211,6 +232,14 @@ func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*Shli
 		report.Unresolved = append(report.Unresolved, *u)
 	}
 	slices.SortFunc(report.Unresolved, func(a, b Unresolved) int { return strings.Compare(a.Soname, b.Soname) })
+	infoDir := opts.DpkgInfoDir
+	if infoDir == "" {
+		infoDir = DefaultDpkgInfoDir
+	}
+	if report.Versions, err = minimumVersions(ctx, objects, names, h, infoDir); err != nil {
+		return nil, err
+	}
+	report.RPMRequires = rpmRequires(objects, names)
 	return report, nil
 }
 
@@ -256,13 +285,28 @@ func readPayloadELF(ctx context.Context, root string) ([]elfObject, map[string]b
 		for _, s := range sonames {
 			names[s] = true
 		}
-		objects = append(objects, elfObject{final: final, kind: elfKind{f.Class, f.Machine}, needed: needed})
+		imports, verneeds, err := symbolImports(f)
+		if err != nil {
+			return fmt.Errorf("reading the symbol versions of %s: %w", final, err)
+		}
+		objects = append(objects, elfObject{final: final, kind: elfKind{f.Class, f.Machine}, needed: needed, imports: imports, verneeds: verneeds})
 		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading shared library needs below %s: %w", root, err)
 	}
 	return objects, names, nil
+}
+
+// inPayload reports whether the payload has the library a DT_NEEDED
+// entry names: by soname, or, for a path relative to the object
+// ($ORIGIN/../lib/libpython3.11.so.1.0, as python-build-standalone links
+// its interpreter), by the file's name.
+func inPayload(needed string, names map[string]bool) bool {
+	if strings.HasPrefix(needed, "$ORIGIN/") || strings.HasPrefix(needed, "${ORIGIN}/") {
+		return names[path.Base(needed)]
+	}
+	return names[needed]
 }
 
 func hasELFMagic(p string) (bool, error) {

@@ -36,6 +36,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/pep508"
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/pybuild"
+	"github.com/venvpkg/venvpkg/internal/pydist"
 	"github.com/venvpkg/venvpkg/internal/sign"
 	"github.com/venvpkg/venvpkg/internal/treecache"
 	"github.com/venvpkg/venvpkg/internal/venv"
@@ -67,17 +68,20 @@ type Options struct {
 	Timeout        time.Duration // network timeout; 0 = 60s
 	Retries        int           // retries of a failed request; 0 = 4, negative = none
 
-	Python    string
-	OutDir    string
-	Formats   []string // "deb", "rpm" or both; the venv is staged once for all
-	Prefix    string
-	Version   string // PEP 440 version override
-	Release   string
-	NoCompile bool
-	Strict    bool // unresolved shared libraries are errors
-	Jobs      int  // parallel installs and compile workers; 0 = number of CPUs
-	CacheDir  string
-	Log       *Logger
+	Python string
+	// PythonDist bundles a relocatable CPython (--python-dist: a path or
+	// URL, with #sha256=<hex> for archives) instead of linking to Python.
+	PythonDist string
+	OutDir     string
+	Formats    []string // "deb", "rpm" or both; the venv is staged once for all
+	Prefix     string
+	Version    string // PEP 440 version override
+	Release    string
+	NoCompile  bool
+	Strict     bool // unresolved shared libraries are errors
+	Jobs       int  // parallel installs and compile workers; 0 = number of CPUs
+	CacheDir   string
+	Log        *Logger
 
 	// SignKey is an OpenPGP private key file that signs .rpm packages
 	// (header signature); empty uses $VENVPKG_SIGN_KEY when it is set.
@@ -161,6 +165,14 @@ type builder struct {
 	projWheel string
 	signer    *sign.Signer
 	sbom      []byte // the SBOM installed in the payload
+
+	// A bundled interpreter (pydist.go); nil when linking to the host's.
+	distSrc  *pydist.Source
+	dist     *pydist.Dist
+	cachedPy *interp.Info
+	runPy    *interp.Info
+
+	elfRequires []string // rpm's ELF requirements of the payload
 }
 
 func (b *builder) prepare(ctx context.Context) error {
@@ -200,6 +212,9 @@ func (b *builder) prepare(ctx context.Context) error {
 	b.python = cmp.Or(o.Python, cfg.Tool.Python, "/usr/bin/python3")
 	if !filepath.IsAbs(b.python) {
 		return fmt.Errorf("--python %q: give the absolute path the target hosts run (e.g. /usr/bin/python3.11); the virtualenv links to it", b.python)
+	}
+	if b.distSrc, err = b.distSource(); err != nil {
+		return err
 	}
 	b.formats = o.Formats
 	if len(b.formats) == 0 {
@@ -290,15 +305,22 @@ func (b *builder) pythonSource() string {
 }
 
 func (b *builder) probe(ctx context.Context) error {
-	py, err := interp.Probe(ctx, b.python, filepath.Join(b.cacheDir, "interp"))
-	if err != nil {
-		if src := b.pythonSource(); src != "" {
-			return fmt.Errorf("%s: %w", src, err)
+	if b.distSrc != nil {
+		if err := b.probeDist(ctx, *b.distSrc); err != nil {
+			return err
 		}
-		return err
+	} else {
+		py, err := interp.Probe(ctx, b.python, filepath.Join(b.cacheDir, "interp"))
+		if err != nil {
+			if src := b.pythonSource(); src != "" {
+				return fmt.Errorf("%s: %w", src, err)
+			}
+			return err
+		}
+		b.py = py
+		b.log.Infof("interpreter %s (CPython %s, %s)", py.Executable, py.Version, py.Platform)
 	}
-	b.py = py
-	b.log.Infof("interpreter %s (CPython %s, %s)", py.Executable, py.Version, py.Platform)
+	py := b.py
 	if rp := b.cfg.Project.RequiresPython; rp != "" {
 		spec, err := pep440.ParseSpecifierSet(rp)
 		if err != nil {
@@ -376,7 +398,7 @@ func (b *builder) buildProject(ctx context.Context) error {
 		return err
 	}
 	fe := &pybuild.Frontend{
-		Python:  b.py,
+		Python:  b.runner(),
 		TempDir: b.tmp,
 		Find:    b.findBuildRequirement,
 	}
@@ -413,6 +435,9 @@ func (b *builder) absOutDir() string {
 func (b *builder) install(ctx context.Context) error {
 	b.root = filepath.Join(b.tmp, "root")
 	if err := venv.Create(ctx, b.root, b.prefix, b.py, venv.Options{Prompt: b.name}); err != nil {
+		return err
+	}
+	if err := b.linkDist(ctx); err != nil {
 		return err
 	}
 	dest := wheel.Destination{
@@ -482,7 +507,7 @@ func (b *builder) install(ctx context.Context) error {
 	}
 	sort.Strings(py)
 	b.log.Infof("compiling %s", plural(len(py), "module"))
-	res, err := compile.Compile(ctx, b.py, b.root, py, b.jobs)
+	res, err := compile.Compile(ctx, b.runner(), b.root, py, b.jobs)
 	if err != nil {
 		return fmt.Errorf("compiling bytecode: %w", err)
 	}
@@ -503,7 +528,7 @@ func (b *builder) treeCache(dest wheel.Destination) (*treecache.Cache, error) {
 	if b.opts.NoTreeCache {
 		return nil, nil
 	}
-	return treecache.New(filepath.Join(b.cacheDir, "trees"), b.py, dest, !b.opts.NoCompile)
+	return treecache.New(filepath.Join(b.cacheDir, "trees"), b.cacheKeyInterpreter(), dest, !b.opts.NoCompile)
 }
 
 // commitTrees publishes the tree cache entries made by this build, with
@@ -529,7 +554,7 @@ func (b *builder) warn(msg string) {
 func (b *builder) packageIt(ctx context.Context) error {
 	// The build dirs of every build, not only this one: trees reused from
 	// the cache were staged by earlier builds.
-	forbidden := []string{filepath.Join(filepath.Dir(b.tmp), buildDirPattern), b.projDir}
+	forbidden := []string{filepath.Join(filepath.Dir(b.tmp), buildDirPattern), b.projDir, b.cacheDir}
 	if rt, err := filepath.EvalSymlinks(filepath.Dir(b.tmp)); err == nil && rt != filepath.Dir(b.tmp) {
 		forbidden = append(forbidden, filepath.Join(rt, buildDirPattern))
 	}
@@ -539,7 +564,11 @@ func (b *builder) packageIt(ctx context.Context) error {
 	if err := audit.CheckSymlinks(b.root, []string{b.prefix}); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	shl, err := audit.SharedLibraries(ctx, b.root, audit.ShlibOptions{Interpreter: b.py.RealPath})
+	shlOpts := audit.ShlibOptions{Interpreter: b.py.RealPath}
+	if b.dist != nil {
+		shlOpts.Interpreter = "" // in the payload: its needs are the package's
+	}
+	shl, err := audit.SharedLibraries(ctx, b.root, shlOpts)
 	if err != nil {
 		return fmt.Errorf("audit: shared libraries: %w", err)
 	}
@@ -550,12 +579,19 @@ func (b *builder) packageIt(ctx context.Context) error {
 		}
 		b.warn(msg)
 	}
-	interpPkg := b.interpreterDepends(ctx)
-	depends := []string{interpPkg}
-	depends = append(depends, shl.Depends...)
-	if shl.HasELF {
-		depends = append(depends, "libc6") // as dpkg-shlibdeps always records for ELF objects
+	var interpPkg string
+	var depends []string
+	if b.dist == nil {
+		interpPkg = b.interpreterDepends(ctx)
+		depends = append(depends, interpPkg)
 	}
+	for _, d := range shl.Depends {
+		depends = append(depends, shl.Dependency(d)) // versioned as dpkg-shlibdeps does
+	}
+	if shl.HasELF {
+		depends = append(depends, shl.Dependency("libc6")) // as dpkg-shlibdeps always records for ELF objects
+	}
+	b.elfRequires = shl.RPMRequires
 	depends = append(depends, b.cfg.Tool.Depends...)
 	b.res.Depends = uniqueSorted(depends)
 	b.res.Arch = "all"

@@ -84,7 +84,7 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 				return err
 			}
 		case "rpm":
-			q.Depends = append([]string{b.py.Executable}, b.cfg.Tool.RPMRequires...) // WriteRPM sorts and deduplicates
+			q.Depends = b.rpmRequires()
 			if b.signer != nil {
 				q.SignRPM = b.signer.SignRPM
 			}
@@ -104,6 +104,18 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 		b.res.SBOMs = append(b.res.SBOMs, sb)
 	}
 	return nil
+}
+
+// rpmRequires lists the RPM Requires: the interpreter's path unless it is
+// bundled, the payload's ELF requirements as rpm generates them, and
+// [tool.venvpkg] rpm-requires. WriteRPM sorts and deduplicates them.
+func (b *builder) rpmRequires() []string {
+	var req []string
+	if b.dist == nil {
+		req = append(req, b.py.Executable)
+	}
+	req = append(req, b.elfRequires...)
+	return append(req, b.cfg.Tool.RPMRequires...)
 }
 
 // checkCommands makes sure every service runs a program the payload

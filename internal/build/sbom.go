@@ -56,6 +56,10 @@ func (b *builder) writeSBOM(ctx context.Context, shl *audit.ShlibReport, interpP
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
 		tool = bi.Main.Version
 	}
+	source := sbom.InterpreterSystem
+	if b.dist != nil {
+		source = sbom.InterpreterBundled
+	}
 	bom := sbom.Build(sbom.Input{
 		Project: b.cfg.Project.Name,
 		Package: b.name,
@@ -67,7 +71,7 @@ func (b *builder) writeSBOM(ctx context.Context, shl *audit.ShlibReport, interpP
 			Implementation: impl,
 			Version:        b.py.Version,
 			Path:           b.py.Executable,
-			Source:         sbom.InterpreterSystem,
+			Source:         source,
 			Package:        interpPkg,
 		},
 		Libraries: shl.Needs,

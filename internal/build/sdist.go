@@ -63,7 +63,7 @@ func (b *builder) buildSdist(ctx context.Context, p *pick) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("unpacking %s: %w", p.art.Filename, err)
 	}
-	fe := &pybuild.Frontend{Python: b.py, TempDir: b.tmp, Find: b.findBuildRequirement}
+	fe := &pybuild.Frontend{Python: b.runner(), TempDir: b.tmp, Find: b.findBuildRequirement}
 	if b.log.level >= LevelDebug {
 		fe.Stdout, fe.Stderr = b.log.w, b.log.w
 	}

@@ -77,6 +77,7 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 	f.DurationVar(&o.Timeout, "timeout", 0, "network timeout for connecting and for a stalled transfer (default 60s)")
 	f.IntVar(&retries, "retries", 4, "retries of a failed request (connection errors, 5xx, 429), with exponential backoff")
 	f.StringVar(&o.Python, "python", "", "absolute path of the target interpreter (default [tool.venvpkg] python, else /usr/bin/python3)")
+	f.StringVar(&o.PythonDist, "python-dist", "", "bundle a relocatable CPython at <prefix>/python: a python-build-standalone archive (path or URL, with #sha256=<hex>) or a CPython prefix directory (default [tool.venvpkg] python-dist)")
 	f.StringVar(&o.OutDir, "out", "dist", "output directory")
 	f.StringVar(&formats, "format", "deb", "package formats: deb, rpm, or deb,rpm for both from one staged virtualenv")
 	f.StringVar(&o.Prefix, "prefix", "", "install prefix of the virtualenv (default /opt/venvs/<name>)")

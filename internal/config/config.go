@@ -168,6 +168,9 @@ type Tool struct {
 	// RPMRequires are extra RPM Requires entries ("libpq >= 13"); depends
 	// is written in Debian's syntax and applies to .deb files only.
 	RPMRequires []string `toml:"rpm-requires"`
+	// PythonDist names a relocatable CPython to bundle instead of linking
+	// to the host's python (docs/interpreter.md).
+	PythonDist *PythonDist `toml:"python-dist"`
 	// ServicesRaw is [tool.venvpkg.services]; Config.Services holds the
 	// validated services.
 	ServicesRaw map[string]Service `toml:"services"`
@@ -178,6 +181,23 @@ type Tool struct {
 	// advisories accepted for a reason until a date (docs/sbom.md).
 	IgnoreVulnerabilities []VulnIgnore `toml:"ignore-vulnerabilities"`
 }
+
+// PythonDist is [tool.venvpkg] python-dist: a python-build-standalone
+// archive (url or path, pinned by sha256) or a directory holding a CPython
+// prefix (path). A relative path is relative to the project directory.
+type PythonDist struct {
+	URL    string `toml:"url"`
+	Path   string `toml:"path"`
+	SHA256 string `toml:"sha256"`
+}
+
+// lineHas reports whether line row (1-based) of data contains s.
+func lineHas(data []byte, row int, s string) bool {
+	lines := strings.Split(string(data), "\n")
+	return row >= 1 && row <= len(lines) && strings.Contains(lines[row-1], s)
+}
+
+func pythonDistKeys() []string { return []string{"path", "sha256", "url"} }
 
 // Config is a project's packaging configuration.
 type Config struct {
@@ -244,6 +264,9 @@ func Parse(file string, data []byte) (*Config, error) {
 					table, known = fmt.Sprintf("[tool.venvpkg.config] %q", key[3]), configFileKeys()
 				case len(key) >= 4 && key[2] == "ignore-vulnerabilities":
 					table, known = "an entry of [[tool.venvpkg.ignore-vulnerabilities]]", vulnIgnoreKeys()
+				case len(key) == 4 && key[2] == "python-dist", len(key) == 3 && lineHas(data, row, "python-dist"):
+					// go-toml leaves an inline table's own key out of the path.
+					table, known = "[tool.venvpkg] python-dist", pythonDistKeys()
 				case len(key) == 4 && key[2] == "config":
 					// go-toml leaves an inline table's own key out of the path.
 					table, known = "an entry of [tool.venvpkg.config]", configFileKeys()
@@ -341,7 +364,7 @@ func typeMismatch(derr *toml.DecodeError) string {
 }
 
 func knownToolKeys() []string {
-	return []string{"compression", "config", "depends", "extra-index-urls", "find-links", "ignore-vulnerabilities", "index-url", "lock", "maintainer", "name", "no-index", "prefix", "python", "release", "rpm-requires", "services"}
+	return []string{"compression", "config", "depends", "extra-index-urls", "find-links", "ignore-vulnerabilities", "index-url", "lock", "maintainer", "name", "no-index", "prefix", "python", "python-dist", "release", "rpm-requires", "services"}
 }
 
 func (c *Config) validate() error {
@@ -370,6 +393,14 @@ func (c *Config) validate() error {
 	if c.Tool.Release != "" {
 		if err := ValidRelease(c.Tool.Release); err != nil {
 			return fmt.Errorf("%s: [tool.venvpkg] release: %w", c.File, err)
+		}
+	}
+	if d := c.Tool.PythonDist; d != nil {
+		if d.Path != "" && !filepath.IsAbs(d.Path) {
+			d.Path = filepath.Join(c.Dir, d.Path)
+		}
+		if c.Tool.Python != "" {
+			return fmt.Errorf("%s: [tool.venvpkg] has both python and python-dist; keep python-dist to bundle an interpreter, or python to link to the host's", c.File)
 		}
 	}
 	if err := c.validateSources(); err != nil {

@@ -90,3 +90,23 @@ func TestDynamicVersion(t *testing.T) {
 		t.Errorf("dynamic version not recognised: %+v", c.Project)
 	}
 }
+
+func TestPythonDist(t *testing.T) {
+	head := "[project]\nname = \"app\"\nversion = \"1.0\"\n[tool.venvpkg]\n"
+	c, err := Parse("/src/app/pyproject.toml", []byte(head+`python-dist = { path = "vendor/cpython.tar.gz", sha256 = "ab" }`+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Tool.PythonDist; d == nil || d.Path != "/src/app/vendor/cpython.tar.gz" || d.SHA256 != "ab" {
+		t.Errorf("python-dist = %+v, want the path made absolute against the project", d)
+	}
+	for _, tt := range []struct{ name, src, want string }{
+		{"unknown key", `python-dist = { url = "https://x/c.tar.gz", sha = "ab" }`, `unknown key "sha" in [tool.venvpkg] python-dist (known keys: path, sha256, url)`},
+		{"with python", "python = \"/usr/bin/python3\"\npython-dist = { path = \"/p\" }", "has both python and python-dist"},
+	} {
+		_, err := Parse("pyproject.toml", []byte(head+tt.src+"\n"))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: Parse error = %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
