@@ -251,15 +251,16 @@ func TestDNFClient(t *testing.T) {
 	}
 	srv := serve(t, root)
 	work := t.TempDir()
-	keyFile := filepath.Join(work, "acme.asc")
-	if err := os.WriteFile(keyFile, pub, 0o644); err != nil {
-		t.Fatal(err)
+	// The key dnf imports is the one publish wrote into the repository, at
+	// the URL docs/publishing.md gives for gpgkey.
+	if served, err := os.ReadFile(filepath.Join(root, KeyPath("stable"))); err != nil || !bytes.Equal(served, pub) {
+		t.Fatalf("%s = %q, %v; want the signer's public key", KeyPath("stable"), served, err)
 	}
 	reposDir := filepath.Join(work, "repos.d")
 	if err := os.MkdirAll(reposDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	repoConf := "[acme]\nname=Acme\nbaseurl=" + srv.URL + "/rpm/stable\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://" + keyFile + "\n"
+	repoConf := "[acme]\nname=Acme\nbaseurl=" + srv.URL + "/rpm/stable\nenabled=1\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=" + srv.URL + "/" + KeyPath("stable") + "\n"
 	if err := os.WriteFile(filepath.Join(reposDir, "acme.repo"), []byte(repoConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
