@@ -40,12 +40,17 @@ type Service struct {
 	SystemdRaw map[string]any `toml:"systemd"`
 	// Systemd are the [Service] directives that table adds or overrides,
 	// sorted by key; an array value gives one directive per element, an
-	// empty string removes a default directive.
+	// empty string is written as the empty assignment ("Key=", systemd's
+	// "none" or "reset"), and an empty array removes a default directive.
 	Systemd []Directive `toml:"-"`
 }
 
-// Directive is one systemd unit-file assignment, Key=Value.
-type Directive struct{ Key, Value string }
+// Directive is one systemd unit-file assignment, Key=Value. Remove marks
+// a key whose default directive is to be left out.
+type Directive struct {
+	Key, Value string
+	Remove     bool
+}
 
 // ConfigFile is one entry of [tool.venvpkg.config]: a file of the project
 // installed as a configuration file (a conffile in a .deb,
@@ -186,6 +191,10 @@ func directives(raw map[string]any) ([]Directive, error) {
 		}
 		var vals []any
 		if arr, ok := raw[k].([]any); ok {
+			if len(arr) == 0 {
+				ds = append(ds, Directive{Key: k, Remove: true})
+				continue
+			}
 			vals = arr
 		} else {
 			vals = []any{raw[k]}

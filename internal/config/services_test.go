@@ -45,6 +45,8 @@ supervisor = true
 Type = "notify"
 LimitNOFILE = 65536
 Environment = ["A=1", "B=2"]
+CapabilityBoundingSet = ""
+ProtectHome = []
 
 [tool.venvpkg.services.worker]
 command = "celery -A myapp worker"
@@ -77,7 +79,13 @@ restart = "always"
 			t.Errorf("%s = %q, want %q", ch.name, ch.got, ch.want)
 		}
 	}
-	wantDirectives := []Directive{{"Environment", "A=1"}, {"Environment", "B=2"}, {"LimitNOFILE", "65536"}, {"Type", "notify"}}
+	wantDirectives := []Directive{
+		{Key: "CapabilityBoundingSet", Value: ""},
+		{Key: "Environment", Value: "A=1"}, {Key: "Environment", Value: "B=2"},
+		{Key: "LimitNOFILE", Value: "65536"},
+		{Key: "ProtectHome", Remove: true},
+		{Key: "Type", Value: "notify"},
+	}
 	if !reflect.DeepEqual(web.Systemd, wantDirectives) {
 		t.Errorf("web systemd = %v, want %v", web.Systemd, wantDirectives)
 	}

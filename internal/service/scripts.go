@@ -65,21 +65,28 @@ func createUsersFunc(spec *Spec) string {
 	}
 	for _, s := range users(spec) {
 		fmt.Fprintf(&b, "\t\tgetent passwd %s >/dev/null || useradd --system --gid %s --home-dir %s --no-create-home --shell /usr/sbin/nologin --comment %s %s\n",
-			s.User, s.Group, StateDir(spec.Package), shellWord(gecos(spec, s)), s.User)
+			s.User, s.Group, ServiceStateDir(spec, s), shellWord(gecos(spec, s)), s.User)
 	}
 	b.WriteString("\tfi\n}\n\n")
 	return b.String()
 }
 
-// stateDirsFunc creates the state and log directories for the first
-// service's user, for supervisors other than systemd (which creates them
-// itself from StateDirectory= and LogsDirectory=).
+// stateDirsFunc creates each service's state and log directories for its
+// user, for supervisors other than systemd (which creates them itself from
+// StateDirectory= and LogsDirectory=); parents are root's.
 func stateDirsFunc(spec *Spec) string {
-	s := spec.Services[0]
 	var b strings.Builder
 	b.WriteString("create_state_dirs() {\n")
-	for _, d := range []string{StateDir(spec.Package), LogsDir(spec.Package)} {
-		fmt.Fprintf(&b, "\t[ -d %s ] || install -d -o %s -g %s -m 0750 %s\n", d, s.User, s.Group, d)
+	seen := map[string]bool{}
+	for _, s := range spec.Services {
+		name := dirName(spec, s)
+		for _, d := range []string{"/var/lib/" + name, "/var/log/" + name} {
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			fmt.Fprintf(&b, "\t[ -d %s ] || install -d -o %s -g %s -m 0750 %s\n", d, s.User, s.Group, d)
+		}
 	}
 	b.WriteString("}\n\n")
 	return b.String()
@@ -179,7 +186,7 @@ func debScripts(spec *Spec, us []unit) Scripts {
 		postrm.add("\t\tdeb-systemd-helper purge %s >/dev/null || true\n", strings.Join(all, " "))
 		postrm.add("\t\tdeb-systemd-helper unmask %s >/dev/null || true\n", strings.Join(all, " "))
 		postrm.add("\tfi\n")
-		postrm.add("\trm -rf %s %s %s\n", StateDir(spec.Package), LogsDir(spec.Package), "/etc/"+spec.Package)
+		postrm.add("\trm -rf %s %s %s %s\n", StateDir(spec.Package), LogsDir(spec.Package), RuntimeDir(spec.Package), "/etc/"+spec.Package)
 	}
 	postrm.add("\t;;\nesac\n\n")
 	sc.PostRemove = postrm.String()
@@ -197,7 +204,8 @@ func debScripts(spec *Spec, us []unit) Scripts {
 //	%post    $1 = 1: preset the units (%systemd_post)
 //	%preun   $1 = 0: disable and stop the units (%systemd_preun), remove bytecode
 //	%postun  $1 ≥ 1: try-restart the services (%systemd_postun_with_restart);
-//	         $1 = 0: remove bytecode and empty directories left under the prefix
+//	         $1 = 0: remove bytecode and empty directories left under the prefix,
+//	         and the runtime directory (state and logs stay, as RPM packages keep them)
 func rpmScripts(spec *Spec, us []unit) Scripts {
 	_, services, all := unitLists(us)
 	var sc Scripts
@@ -234,7 +242,12 @@ func rpmScripts(spec *Spec, us []unit) Scripts {
 		postun.add("if [ -d /run/systemd/system ]; then\n\tsystemctl daemon-reload >/dev/null 2>&1 || :\n")
 		postun.add("\tif [ \"$1\" -ge 1 ]; then\n\t\tsystemctl try-restart %s >/dev/null 2>&1 || :\n\tfi\nfi\n", strings.Join(services, " "))
 	}
-	postun.add("if [ \"$1\" -eq 0 ]; then\n\tremove_bytecode\n\tremove_empty_dirs\nfi\n\n")
+	postun.add("if [ \"$1\" -eq 0 ]; then\n\tremove_bytecode\n\tremove_empty_dirs\n")
+	if len(us) > 0 {
+		// The runtime directory outlives the services (RuntimeDirectoryPreserve=, socket files).
+		postun.add("\trm -rf %s\n", RuntimeDir(spec.Package))
+	}
+	postun.add("fi\n\n")
 	sc.PostRemove = postun.String()
 	return sc
 }

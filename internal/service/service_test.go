@@ -42,7 +42,7 @@ func specs() map[string]Spec {
 					Systemd: []config.Directive{
 						{Key: "ExecReload", Value: "/bin/kill -s HUP $MAINPID"},
 						{Key: "LimitNOFILE", Value: "65536"},
-						{Key: "ProtectHome", Value: ""},
+						{Key: "ProtectHome", Remove: true},
 						{Key: "Type", Value: "notify"},
 					},
 				},
@@ -310,7 +310,8 @@ func TestRPMScriptletConditions(t *testing.T) {
 				}
 			}
 			cmd := exec.Command("sh", "-s", tt.arg)
-			cmd.Stdin = strings.NewReader(tt.script(out.Scripts))
+			// The erase removes /run/myapp: keep it inside the test's directory.
+			cmd.Stdin = strings.NewReader(strings.ReplaceAll(tt.script(out.Scripts), " /run/myapp", " "+dir+"/run/myapp"))
 			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin"}
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("scriptlet with $1=%s: %v\n%s", tt.arg, err, b)
@@ -349,5 +350,139 @@ func TestGenerateErrors(t *testing.T) {
 				t.Fatalf("Generate(%q) error = %v, want one naming service s and containing %q", tt.command, err, tt.want)
 			}
 		})
+	}
+}
+
+// unitText returns the generated file at p.
+func unitText(t *testing.T, out *Output, p string) string {
+	t.Helper()
+	for _, f := range out.Files {
+		if f.Path == p {
+			return string(f.Data)
+		}
+	}
+	t.Fatalf("Generate wrote no %s", p)
+	return ""
+}
+
+// TestDirectoriesPerUser checks that services of different users get
+// state, log and runtime directories of their own (systemd gives each
+// directory to the User= of the unit it starts), while services of one
+// user share the package's.
+func TestDirectoriesPerUser(t *testing.T) {
+	svc := func(name, user string) config.Service {
+		return config.Service{Name: name, Command: "app", User: user, Group: "myapp", Restart: "on-failure"}
+	}
+	tests := []struct {
+		name     string
+		services []config.Service
+		want     map[string]string // unit → directory name
+	}{
+		{"different users", []config.Service{svc("web", "myapp"), svc("worker", "myapp-worker")},
+			map[string]string{"myapp-web": "myapp/web", "myapp-worker": "myapp/worker"}},
+		{"one user", []config.Service{svc("web", "myapp"), svc("worker", "myapp")},
+			map[string]string{"myapp-web": "myapp", "myapp-worker": "myapp"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := Generate(Spec{Package: "myapp", Prefix: "/opt/venvs/myapp", Services: tt.services}, Deb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for unit, dir := range tt.want {
+				text := unitText(t, out, "/lib/systemd/system/"+unit+".service")
+				for _, want := range []string{
+					"\nStateDirectory=" + dir + "\n", "\nLogsDirectory=" + dir + "\n", "\nRuntimeDirectory=" + dir + "\n",
+					"\nWorkingDirectory=/var/lib/" + dir + "\n",
+				} {
+					if !strings.Contains(text, want) {
+						t.Errorf("%s.service lacks %q:\n%s", unit, strings.TrimSpace(want), text)
+					}
+				}
+				svcName := strings.TrimPrefix(unit, "myapp-")
+				for _, d := range []string{"/var/lib/" + dir, "/var/log/" + dir} {
+					if !strings.Contains(out.Scripts.PostInstall, "install -d -o "+map[string]string{"web": "myapp", "worker": tt.services[1].User}[svcName]+" -g myapp -m 0750 "+d+"\n") {
+						t.Errorf("postinst does not create %s for %s:\n%s", d, unit, out.Scripts.PostInstall)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSocketOutlivesService checks that the socket unit is not bound to
+// its service's restarts (PartOf= would close and reopen it on every
+// restart, refusing the connections that arrive meanwhile).
+func TestSocketOutlivesService(t *testing.T) {
+	out, err := Generate(specs()["two-services"], Deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := unitText(t, out, "/lib/systemd/system/myapp-web.socket")
+	for _, bad := range []string{"PartOf=", "BindsTo=", "StopWhenUnneeded="} {
+		if strings.Contains(sock, bad) {
+			t.Errorf("myapp-web.socket has %s, which stops it with its service:\n%s", bad, sock)
+		}
+	}
+}
+
+// TestPurgeRemovesRuntimeDir runs the purge branch of the postrm in a
+// root made of temporary directories (the script's absolute paths are
+// rewritten into it) and checks /run/<pkg> is gone with /var/lib and
+// /var/log.
+func TestPurgeRemovesRuntimeDir(t *testing.T) {
+	out, err := Generate(specs()["two-services"], Deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	script := out.Scripts.PostRemove
+	for _, p := range []string{"/var/lib/myapp", "/var/log/myapp", "/run/myapp", "/etc/myapp", "/opt/venvs/myapp"} {
+		script = strings.ReplaceAll(script, " "+p, " "+root+p)
+		if err := os.MkdirAll(filepath.Join(root, p, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "run/myapp/web.sock"), nil, 0o660); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sh", "-s", "purge")
+	cmd.Stdin = strings.NewReader(script)
+	cmd.Env = []string{"PATH=" + t.TempDir() + ":/usr/bin:/bin"} // no deb-systemd-helper
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("postrm purge: %v\n%s", err, b)
+	}
+	for _, p := range []string{"/var/lib/myapp", "/var/log/myapp", "/run/myapp", "/etc/myapp"} {
+		if _, err := os.Lstat(filepath.Join(root, p)); err == nil {
+			t.Errorf("postrm purge left %s", p)
+		}
+	}
+}
+
+// TestDirectiveValues checks that an empty value is written as the empty
+// assignment systemd reads as "none" (CapabilityBoundingSet=), and that
+// a removed directive is left out.
+func TestDirectiveValues(t *testing.T) {
+	spec := Spec{Package: "p1", Prefix: "/opt/venvs/p1", Services: []config.Service{{
+		Name: "p1", Command: "app", User: "p1", Group: "p1", Restart: "on-failure",
+		Systemd: []config.Directive{
+			{Key: "AmbientCapabilities", Value: ""},
+			{Key: "ProtectHome", Remove: true},
+			{Key: "SystemCallFilter", Value: "@system-service"},
+			{Key: "SystemCallFilter", Value: "~@privileged"},
+		},
+	}}}
+	out, err := Generate(spec, Deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := unitText(t, out, "/lib/systemd/system/p1.service")
+	for _, want := range []string{"\nAmbientCapabilities=\n", "\nCapabilityBoundingSet=\n", "\nSystemCallFilter=@system-service\nSystemCallFilter=~@privileged\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("p1.service lacks %q:\n%s", strings.TrimSpace(want), text)
+		}
+	}
+	if strings.Contains(text, "ProtectHome") {
+		t.Errorf("p1.service keeps the removed ProtectHome:\n%s", text)
 	}
 }
