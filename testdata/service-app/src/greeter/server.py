@@ -35,6 +35,23 @@ def systemd_socket():
     return socket.socket(fileno=SD_LISTEN_FDS_START)
 
 
+def record_request():
+    """Count the request in the state directory and log it in the logs directory systemd gives the service
+    (StateDirectory=, LogsDirectory=; $STATE_DIRECTORY, $LOGS_DIRECTORY), so a service that cannot write there
+    fails its requests. Without systemd's directories nothing is written."""
+    state, logs = os.environ.get("STATE_DIRECTORY"), os.environ.get("LOGS_DIRECTORY")
+    if not state or not logs:
+        return b""
+    path = os.path.join(state, "requests")
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("GET /\n")
+    with open(os.path.join(logs, "access.log"), "a", encoding="utf-8") as f:
+        f.write(f"pid {os.getpid()} GET /\n")
+    with open(path, encoding="utf-8") as f:
+        count = sum(1 for _ in f)
+    return f"state {path} requests {count}\n".encode()
+
+
 class Server(http.server.HTTPServer):
     def __init__(self, handler, sock=None, address=None):
         if sock is None:
@@ -55,11 +72,16 @@ def main(argv=None):
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            self.send_response(200)
+            status, answer = 200, body
+            try:
+                answer += record_request()
+            except OSError as e:
+                status, answer = 500, f"greeter: {e}\n".encode()
+            self.send_response(status)
             self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(answer)
 
         def log_message(self, format, *args):
             sys.stderr.write("greeter: " + (format % args) + "\n")
