@@ -2,6 +2,7 @@ package nspawn
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -112,7 +113,7 @@ func Boot(t testing.TB, dir string, opts Options) *Container {
 	})
 	args := []string{
 		"-D", dir, "--boot", "--register=no", "--keep-unit", "--volatile=overlay", "--console=read-only",
-		"--machine=" + c.Name, "--hostname=" + cmpOr(opts.Hostname, c.Name),
+		"--machine=" + c.Name, "--hostname=" + cmp.Or(opts.Hostname, c.Name),
 	}
 	if opts.Veth {
 		args = append(args, "--network-veth")
@@ -139,13 +140,6 @@ func Boot(t testing.TB, dir string, opts Options) *Container {
 		}
 	}
 	return c
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Write collects the console output.
