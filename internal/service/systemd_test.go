@@ -31,13 +31,10 @@ func needSystemd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-systemd test skipped in -short mode")
 	}
-	nspawn.NeedRoot(t)
-	nspawn.Need(t, "systemd-nspawn", "systemd-container")
-	nspawn.Need(t, "dpkg-deb", "dpkg")
-	nspawn.Need(t, python, "python3.11")
-	if _, err := os.Stat(pythonWheels); err != nil {
-		nspawn.Need(t, filepath.Join(pythonWheels, "setuptools-*.whl"), "python3-setuptools-whl")
-	}
+	testutil.NeedRoot(t, "booting containers")
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
+	testutil.NeedFile(t, python, "python3.11")
+	testutil.NeedGlob(t, filepath.Join(pythonWheels, "setuptools-*.whl"), "python3-setuptools-whl")
 }
 
 // copyProject copies the module's directory rel (testdata/...) to a temporary directory and returns the copy.

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // env is the whole environment of every command run inside a container.
@@ -26,20 +28,6 @@ var env = []string{
 	"LC_ALL=C",
 	"DEBIAN_FRONTEND=noninteractive",
 	"DEBCONF_NONINTERACTIVE_SEEN=true",
-}
-
-// Need skips the test when a host tool is missing, or fails it under CI (CI=true), where every check must run,
-// naming the Debian package that provides it.
-func Need(t testing.TB, tool, debianPackage string) {
-	t.Helper()
-	if _, err := exec.LookPath(tool); err == nil {
-		return
-	}
-	msg := fmt.Sprintf("%s is missing: install the Debian package %s (scripts/test-deps does)", tool, debianPackage)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
 }
 
 // Options change how a container is booted.
@@ -88,9 +76,10 @@ func cgroupRoots() []string {
 // the container is powered off when the test ends. The boot must leave no failed unit.
 func Boot(t testing.TB, dir string, opts Options) *Container {
 	t.Helper()
-	NeedRoot(t)
-	Need(t, "systemd-nspawn", "systemd-container")
-	Need(t, "nsenter", "util-linux")
+	testutil.NeedRoot(t, "booting a container")
+	testutil.NeedTool(t, "systemd-nspawn", "systemd-container")
+	testutil.NeedTool(t, "nsenter", "util-linux")
+	testutil.NeedTool(t, "ip", "iproute2")
 	var rnd [4]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		t.Fatal(err)

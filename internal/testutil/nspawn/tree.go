@@ -55,10 +55,11 @@ const treeVersion = "2"
 
 // Tree returns the directory of the services tree (Packages installed into the chroot tarball), building and
 // caching it on first use: <cache>/nspawn/services-<hash>.tar, extracted to <cache>/nspawn/services-<hash>/. A lock
-// makes concurrent test binaries wait for one build. It skips the test when not run as root.
+// makes concurrent test binaries wait for one build. It skips the test (fails it under CI) when not run as root.
 func Tree(t testing.TB) string {
 	t.Helper()
-	NeedRoot(t)
+	testutil.NeedRoot(t, "building the services tree")
+	testutil.NeedTool(t, "debootstrap", "debootstrap")
 	dir, err := tree(context.Background(), t, filepath.Join(testutil.CacheDir(), "nspawn"))
 	if err != nil {
 		t.Fatal(err)
@@ -171,12 +172,4 @@ func buildTarball(ctx context.Context, t testing.TB, tarball string) error {
 		return fmt.Errorf("packing %s: %w\n%s", c.Dir, err, out)
 	}
 	return os.Rename(tmp, tarball)
-}
-
-// NeedRoot skips the test when not run as root.
-func NeedRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("systemd-nspawn tests need root; run go test as root")
-	}
 }
