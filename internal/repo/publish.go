@@ -32,6 +32,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
@@ -341,21 +342,33 @@ func putFile(ctx context.Context, st Storage, name string, in *input) error {
 // each in a goroutine of its own, so that hashing a package overlaps with
 // verifying or storing it. sum must be called once writing is done.
 type hashingWriter struct {
-	chans [2]chan []byte
+	chans [2]chan *chunk
 	sums  [2]hash.Hash
 	n     int64
 	wg    sync.WaitGroup
 }
 
+// chunk is a copy of one Write, shared by the hashing goroutines and
+// returned to chunks by the last of them.
+type chunk struct {
+	b    []byte
+	refs atomic.Int32
+}
+
+var chunks = sync.Pool{New: func() any { return &chunk{} }}
+
 func newHashingWriter() *hashingWriter {
 	w := &hashingWriter{sums: [2]hash.Hash{sha256.New(), sha512.New()}}
 	for i := range w.chans {
-		w.chans[i] = make(chan []byte, 4)
+		w.chans[i] = make(chan *chunk, 4)
 		w.wg.Add(1)
-		go func(c chan []byte, h hash.Hash) {
+		go func(ch chan *chunk, h hash.Hash) {
 			defer w.wg.Done()
-			for p := range c {
-				h.Write(p)
+			for c := range ch {
+				h.Write(c.b)
+				if c.refs.Add(-1) == 0 {
+					chunks.Put(c)
+				}
 			}
 		}(w.chans[i], w.sums[i])
 	}
@@ -363,9 +376,11 @@ func newHashingWriter() *hashingWriter {
 }
 
 func (w *hashingWriter) Write(p []byte) (int, error) {
-	b := bytes.Clone(p) // the caller may reuse p once Write returns
-	for _, c := range w.chans {
-		c <- b
+	c := chunks.Get().(*chunk) // the caller may reuse p once Write returns
+	c.b = append(c.b[:0], p...)
+	c.refs.Store(int32(len(w.chans)))
+	for _, ch := range w.chans {
+		ch <- c
 	}
 	w.n += int64(len(p))
 	return len(p), nil

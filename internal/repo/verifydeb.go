@@ -271,7 +271,7 @@ func decompress(name string, r io.Reader, allowed ...string) (io.Reader, func(),
 		}
 		return zr, nop, nil
 	case ".zst":
-		zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(maxZstdWindow), zstd.WithDecoderMaxMemory(1<<40))
+		zr, err := zstd.NewReader(r, zstd.WithDecoderMaxWindow(maxZstdWindow))
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, err)
 		}

@@ -121,8 +121,11 @@ func (k *Keyring) CheckDetached(signed io.Reader, sig []byte) (string, error) {
 	}
 	e, err := openpgp.CheckDetachedSignature(k.entities, signed, bytes.NewReader(sig), nil)
 	if errors.Is(err, pgperrors.ErrUnknownIssuer) {
-		known := strings.Join(k.Fingerprints(), ", ")
-		return "", fmt.Errorf("%w: key ID %s (trusted: %s)", ErrUnknownKey, issuer, known)
+		known := "no keys are trusted"
+		if fps := k.Fingerprints(); len(fps) > 0 {
+			known = "trusted: " + strings.Join(fps, ", ")
+		}
+		return "", fmt.Errorf("%w: key ID %s (%s)", ErrUnknownKey, issuer, known)
 	}
 	if err != nil {
 		return "", fmt.Errorf("signature by key ID %s does not verify: %w", issuer, err)
