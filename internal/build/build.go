@@ -64,9 +64,12 @@ type Options struct {
 	// PIP_FIND_LINKS, then [tool.venvpkg].
 	IndexURL       string
 	ExtraIndexURLs []string
-	RequireHashes  bool          // --require-hashes: every requirement must carry a hash
-	Timeout        time.Duration // network timeout; 0 = 60s
-	Retries        int           // retries of a failed request; 0 = 4, negative = none
+	RequireHashes  bool // --require-hashes: every requirement must carry a hash
+	// AllowPartialLock is --allow-partial-lock: the lock's closure problems
+	// (or [tool.venvpkg] allow-partial-lock's) are warnings, not errors.
+	AllowPartialLock bool
+	Timeout          time.Duration // network timeout; 0 = 60s
+	Retries          int           // retries of a failed request; 0 = 4, negative = none
 
 	Python string
 	// PythonDist bundles a relocatable CPython (--python-dist: a path or
@@ -158,6 +161,7 @@ type builder struct {
 	epoch     time.Time
 	py        *interp.Info
 	lock      *lock.Lock
+	lockPath  string // "" when no lock file was found
 	finder    *index.Finder
 	tmp       string
 	root      string
@@ -276,6 +280,7 @@ func (b *builder) run(ctx context.Context) error {
 		{"reading lock", b.readLock},
 		{"selecting artifacts", b.selectArtifacts},
 		{"building project", b.buildProject},
+		{"checking the lock", b.checkLock},
 		{"installing", b.install},
 		{"packaging", b.packageIt},
 	}
@@ -348,6 +353,7 @@ func (b *builder) readLock(ctx context.Context) error {
 	} else if !filepath.IsAbs(path) && b.opts.Lock == "" {
 		path = filepath.Join(b.projDir, path) // [tool.venvpkg] lock is relative to the project
 	}
+	b.lockPath = path
 	env := pep508.Environment(b.py.Markers)
 	if path == "" {
 		b.lock = &lock.Lock{}
@@ -365,24 +371,6 @@ func (b *builder) readLock(ctx context.Context) error {
 			return err
 		}
 		b.lock = l
-	}
-	var deps []string
-	for _, d := range b.cfg.Project.Dependencies {
-		r, err := pep508.ParseRequirement(d)
-		if err != nil {
-			return fmt.Errorf("%s: [project] dependencies: %q: %w", b.cfg.File, d, err)
-		}
-		if r.Marker != nil && !r.Marker.Evaluate(env) {
-			continue
-		}
-		deps = append(deps, r.Name)
-	}
-	if missing := b.lock.Missing(deps); len(missing) > 0 {
-		where := "no lock file was found (looked for " + lock.SearchOrder() + ")"
-		if path != "" {
-			where = path + " does not pin them"
-		}
-		return fmt.Errorf("the lock does not cover the project's dependencies %s: %s; regenerate it (pip-compile, uv export)", strings.Join(missing, ", "), where)
 	}
 	b.log.Infof("lock %s: %d requirements", displayPath(path), len(b.lock.Requirements))
 	return nil

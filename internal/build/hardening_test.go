@@ -21,7 +21,8 @@ import (
 
 // inTreeBackend is a PEP 517 backend that writes the test project's wheel
 // with nothing but the standard library, so each hostile-wheel build spends
-// its time on the wheel under test rather than on setuptools.
+// its time on the wheel under test rather than on setuptools. The wheel
+// requires "bad", or the lines of requires-dist.txt in the project.
 const inTreeBackend = `import base64, hashlib, os, zipfile
 
 def _row(name, data):
@@ -37,9 +38,13 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
         tempfile.mkdtemp(prefix="backend-")
         open(stall, "w").close()
         time.sleep(600)
+    requires = ["bad"]
+    if os.path.exists("requires-dist.txt"):
+        requires = open("requires-dist.txt").read().splitlines()
+    metadata = "Metadata-Version: 2.1\nName: app\nVersion: 1.0\n" + "".join("Requires-Dist: %s\n" % r for r in requires)
     files = {
         "app/__init__.py": b"def main():\n    return 0\n",
-        "app-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: app\nVersion: 1.0\nRequires-Dist: bad\n",
+        "app-1.0.dist-info/METADATA": metadata.encode(),
         "app-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     rows = [_row(n, d) for n, d in sorted(files.items())] + ["app-1.0.dist-info/RECORD,,"]
@@ -238,7 +243,10 @@ func hostileCases() []struct {
 	wheel hostileWheel
 	want  string
 } {
-	const pfx = "installing " + badWheel + ": "
+	// The build reads every wheel's metadata, checking its archive, for the lock check before installing anything;
+	// what only installing finds (.data layout, member hashes) is reported by the install.
+	const pfx = "reading " + badWheel + ": "
+	const installPfx = "installing " + badWheel + ": "
 	return []struct {
 		name  string
 		wheel hostileWheel
@@ -321,9 +329,9 @@ func hostileCases() []struct {
 		{"Wheel-Version 2", hostileWheel{members: replacing("bad-1.0.dist-info/WHEEL", "Wheel-Version: 2.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n")},
 			pfx + `bad-1.0.dist-info/WHEEL: Wheel-Version 2.0 is not supported; this installer reads version 1.x wheels`},
 		{"unknown .data key", hostileWheel{members: with(member{name: "bad-1.0.data/etc/passwd", data: []byte("x")})},
-			pfx + `bad-1.0.data/etc/passwd is in unknown data directory bad-1.0.data/etc; use purelib, platlib, headers, scripts or data`},
+			installPfx + `bad-1.0.data/etc/passwd is in unknown data directory bad-1.0.data/etc; use purelib, platlib, headers, scripts or data`},
 		{"directory in .data/scripts", hostileWheel{members: with(member{name: "bad-1.0.data/scripts/sub/tool", data: []byte("#!python\n")})},
-			pfx + `bad-1.0.data/scripts/sub/tool is in a directory inside bad-1.0.data/scripts; scripts must be regular files directly in it`},
+			installPfx + `bad-1.0.data/scripts/sub/tool is in a directory inside bad-1.0.data/scripts; scripts must be regular files directly in it`},
 		{"entry point escaping bin", hostileWheel{members: with(entryPoints("[console_scripts]\n../../../../../canary/ep = bad:main\n"))},
 			pfx + `bad-1.0.dist-info/entry_points.txt:2: [console_scripts] script name "../../../../../canary/ep" would be written outside the scripts directory`},
 		{"entry point python", hostileWheel{members: with(entryPoints("[console_scripts]\npython = bad:main\n"))},
@@ -333,13 +341,13 @@ func hostileCases() []struct {
 		{"entry point python3.11", hostileWheel{members: with(entryPoints("[console_scripts]\npython3.11 = bad:main\n"))},
 			pfx + `bad-1.0.dist-info/entry_points.txt:2: [console_scripts] script name "python3.11" would replace the environment's interpreter`},
 		{".data/scripts shadowing python3", hostileWheel{members: with(member{name: "bad-1.0.data/scripts/python3", data: []byte("#!python\n")})},
-			pfx + `bad-1.0.data/scripts/python3 would replace the environment's interpreter python3; scripts must not be named python, python3 or python3.X`},
+			installPfx + `bad-1.0.data/scripts/python3 would replace the environment's interpreter python3; scripts must not be named python, python3 or python3.X`},
 		{"RECORD misses a file", hostileWheel{members: with(member{name: "bad/unlisted.py", data: []byte("x"), noRow: true})},
 			pfx + `bad/unlisted.py is not listed in bad-1.0.dist-info/RECORD`},
 		{"RECORD lists a missing file", hostileWheel{members: baseMembers(), rows: []string{"bad/gone.py,sha256=AAAA,1"}},
 			pfx + `bad-1.0.dist-info/RECORD line 4 lists bad/gone.py, which is not in the wheel`},
 		{"RECORD hash differs", hostileWheel{members: baseMembers(), tamper: map[string][]byte{"bad/__init__.py": []byte("x = 2\n")}},
-			pfx + `bad/__init__.py does not match its hash in bad-1.0.dist-info/RECORD; the wheel is corrupt or was modified after it was built`},
+			installPfx + `bad/__init__.py does not match its hash in bad-1.0.dist-info/RECORD; the wheel is corrupt or was modified after it was built`},
 		{"RECORD size differs", hostileWheel{members: baseMembers(), tamper: map[string][]byte{"bad/__init__.py": []byte("x = 10\n")}},
 			pfx + `bad-1.0.dist-info/RECORD line 1: bad/__init__.py is 7 bytes, but RECORD says 6`},
 	}

@@ -74,6 +74,7 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 	f.StringVar(&o.IndexURL, "index-url", "", "simple API index (PEP 503/691) (default $PIP_INDEX_URL, [tool.venvpkg] index-url, else https://pypi.org/simple/)")
 	f.StringArrayVar(&o.ExtraIndexURLs, "extra-index-url", nil, "another index to search (repeatable; default $PIP_EXTRA_INDEX_URL, [tool.venvpkg] extra-index-urls)")
 	f.BoolVar(&o.RequireHashes, "require-hashes", false, "require a --hash for every requirement of the lock (pip's hash-checking mode)")
+	f.BoolVar(&o.AllowPartialLock, "allow-partial-lock", false, "build even when the lock misses requirements of the project or its dependencies, or conflicts with them (each is a warning)")
 	f.DurationVar(&o.Timeout, "timeout", 0, "network timeout for connecting and for a stalled transfer (default 60s)")
 	f.IntVar(&retries, "retries", 4, "retries of a failed request (connection errors, 5xx, 429), with exponential backoff")
 	f.StringVar(&o.Python, "python", "", "absolute path of the target interpreter (default [tool.venvpkg] python, else /usr/bin/python3)")

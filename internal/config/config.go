@@ -165,6 +165,9 @@ type Tool struct {
 	FindLinks      []string `toml:"find-links"`
 	// NoIndex is --no-index: only find-links, no package index.
 	NoIndex bool `toml:"no-index"`
+	// AllowPartialLock is --allow-partial-lock: a lock that misses
+	// requirements or conflicts with them is a warning, not an error.
+	AllowPartialLock bool `toml:"allow-partial-lock"`
 	// RPMRequires are extra RPM Requires entries ("libpq >= 13"); depends
 	// is written in Debian's syntax and applies to .deb files only.
 	RPMRequires []string `toml:"rpm-requires"`
@@ -364,7 +367,7 @@ func typeMismatch(derr *toml.DecodeError) string {
 }
 
 func knownToolKeys() []string {
-	return []string{"compression", "config", "depends", "extra-index-urls", "find-links", "ignore-vulnerabilities", "index-url", "lock", "maintainer", "name", "no-index", "prefix", "python", "python-dist", "release", "rpm-requires", "services"}
+	return []string{"allow-partial-lock", "compression", "config", "depends", "extra-index-urls", "find-links", "ignore-vulnerabilities", "index-url", "lock", "maintainer", "name", "no-index", "prefix", "python", "python-dist", "release", "rpm-requires", "services"}
 }
 
 func (c *Config) validate() error {

@@ -137,8 +137,14 @@ func ParseMetadata(r io.Reader) (*Metadata, error) {
 
 // ReadMetadata returns the core metadata of the wheel at wheelPath after
 // checking the archive's structure, its dist-info directory and METADATA's
-// RECORD hash.
+// RECORD hash, within the default Limits.
 func ReadMetadata(wheelPath string) (*Metadata, error) {
+	return ReadMetadataLimits(wheelPath, Limits{})
+}
+
+// ReadMetadataLimits is ReadMetadata within lim (zero fields take the
+// defaults), the limits the wheel is later installed with.
+func ReadMetadataLimits(wheelPath string, lim Limits) (*Metadata, error) {
 	base := filepath.Base(wheelPath)
 	fn, err := ParseFilename(base)
 	if err != nil {
@@ -153,7 +159,7 @@ func ReadMetadata(wheelPath string) (*Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := openArchive(f, st.Size(), Limits{})
+	a, err := openArchive(f, st.Size(), lim)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", base, err)
 	}
