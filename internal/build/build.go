@@ -40,6 +40,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/sign"
 	"github.com/venvpkg/venvpkg/internal/treecache"
 	"github.com/venvpkg/venvpkg/internal/venv"
+	"github.com/venvpkg/venvpkg/internal/vuln"
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
@@ -99,6 +100,9 @@ type Options struct {
 	// above VulnFailOn (default "any") refuses the build.
 	VulnDB     string
 	VulnFailOn string
+	// Report writes the HTML report of each package beside it
+	// (<package>.html), with the vulnerabilities when VulnDB is set.
+	Report bool
 
 	// NoTreeCache installs and compiles every wheel afresh instead of
 	// reusing the trees cached by earlier builds: the reference path the
@@ -110,6 +114,7 @@ type Options struct {
 type Result struct {
 	Packages []string // written package paths
 	SBOMs    []string // the SBOM written beside each package
+	Reports  []string // the HTML report beside each package (Options.Report)
 	Name     string
 	Version  string // PEP 440
 	Arch     string
@@ -168,7 +173,8 @@ type builder struct {
 	wheels    []string // dependency wheels to install, sorted
 	projWheel string
 	signer    *sign.Signer
-	sbom      []byte // the SBOM installed in the payload
+	sbom      []byte   // the SBOM installed in the payload
+	vulnDB    *vuln.DB // Options.VulnDB, loaded
 
 	// A bundled interpreter (pydist.go); nil when linking to the host's.
 	distSrc  *pydist.Source

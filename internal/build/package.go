@@ -102,6 +102,15 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 		}
 		written = append(written, sb)
 		b.res.SBOMs = append(b.res.SBOMs, sb)
+		if b.opts.Report {
+			rp, err := b.writeReport(ctx, out)
+			if err != nil {
+				return err
+			}
+			written = append(written, rp)
+			b.res.Reports = append(b.res.Reports, rp)
+			b.log.Infof("report %s", rp)
+		}
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/payload"
 	"github.com/venvpkg/venvpkg/internal/pep503"
 	"github.com/venvpkg/venvpkg/internal/repo"
+	"github.com/venvpkg/venvpkg/internal/report"
 	"github.com/venvpkg/venvpkg/internal/sbom"
 	"github.com/venvpkg/venvpkg/internal/vuln"
 	"github.com/venvpkg/venvpkg/internal/wheel"
@@ -121,6 +122,7 @@ func (b *builder) checkVulns() error {
 	if err != nil {
 		return err
 	}
+	b.vulnDB = db
 	installed, err := vuln.FromSBOM(b.sbom, b.name)
 	if err != nil {
 		return err
@@ -138,4 +140,20 @@ func (b *builder) checkVulns() error {
 		b.log.Infof("vulnerabilities: %s", line)
 	}
 	return nil
+}
+
+// writeReport writes the HTML report of the package file beside it.
+func (b *builder) writeReport(ctx context.Context, pkgFile string) (string, error) {
+	p, err := report.Load(pkgFile)
+	if err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	if b.vulnDB != nil {
+		p.CheckVulns(b.vulnDB, vuln.Options{Ignores: vuln.IgnoresFrom(b.cfg)})
+	}
+	var buf bytes.Buffer
+	if err := report.Write(&buf, p); err != nil {
+		return "", err
+	}
+	return putBeside(ctx, pkgFile, filepath.Base(report.FileName(pkgFile)), buf.Bytes())
 }

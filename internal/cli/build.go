@@ -64,6 +64,9 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 			for _, p := range res.Packages {
 				fmt.Fprintln(cmd.OutOrStdout(), p)
 			}
+			for _, r := range res.Reports {
+				fmt.Fprintln(cmd.OutOrStdout(), r)
+			}
 			return nil
 		},
 	}
@@ -89,6 +92,7 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 	f.StringVar(&o.SignKey, "sign-key", "", "OpenPGP private key that signs .rpm packages (default $VENVPKG_SIGN_KEY; passphrase from $VENVPKG_SIGN_PASSPHRASE or a prompt)")
 	f.StringVar(&o.VulnDB, "vuln-db", "", "check the payload against this vulnerability database (OSV directory or zip, PyPA advisory records) and refuse a vulnerable package (docs/sbom.md)")
 	f.StringVar(&o.VulnFailOn, "vuln-fail-on", "any", "with --vuln-db, refuse the package for a finding at or above: any, low, medium, high, critical, or never")
+	f.BoolVar(&o.Report, "report", false, "write an HTML report of each package beside it (<package>.html; see venvpkg report)")
 	f.BoolVar(&o.Strict, "strict", false, "treat shared libraries that no package provides as errors")
 	f.IntVarP(&o.Jobs, "jobs", "j", 0, "parallel installs and compile workers (default: number of CPUs)")
 	f.IntVar(&o.WheelLimits.MaxEntries, "wheel-max-entries", 0, "refuse a wheel with more entries (default 200000)")

@@ -42,6 +42,6 @@ Puppet module that rolls a pinned version out to many servers, and back.`,
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newBuildCmd(), newCacheCmd(), newVersionCmd(), newAnsibleCmd(), newPuppetCmd(), newPublishCmd(), newKeyCmd(), newInitCmd(), newVulnCmd())
+	root.AddCommand(newBuildCmd(), newCacheCmd(), newVersionCmd(), newAnsibleCmd(), newPuppetCmd(), newPublishCmd(), newKeyCmd(), newInitCmd(), newVulnCmd(), newReportCmd())
 	return root
 }
