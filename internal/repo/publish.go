@@ -15,6 +15,7 @@ package repo
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"crypto/sha256"
@@ -29,6 +30,7 @@ import (
 	"os"
 	"path"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -36,6 +38,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/clearsign"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/venvpkg/venvpkg/internal/sign"
 )
@@ -213,12 +216,23 @@ func Publish(ctx context.Context, st Storage, files []string, o Options) (_ *Res
 	if o.Signer != nil {
 		rv.keys = o.Signer.Keyring().Union(o.TrustedKeys)
 	}
+	// Packages are verified in parallel; the first failure in argument
+	// order is reported.
+	inputs, errs := make([]*input, len(files)), make([]error, len(files))
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, file := range files {
+		g.Go(func() error {
+			inputs[i], errs[i] = readInput(ctx, file, rv)
+			return nil
+		})
+	}
+	g.Wait()
+	if err := cmp.Or(errs...); err != nil {
+		return nil, err
+	}
 	var debs, rpms []*input
-	for _, file := range files {
-		in, err := readInput(ctx, file, rv)
-		if err != nil {
-			return nil, err
-		}
+	for _, in := range inputs {
 		if in.rpm != nil {
 			rpms = append(rpms, in)
 		} else {
@@ -838,22 +852,25 @@ func readYUMRepo(ctx context.Context, st Storage, root string, signer *sign.Sign
 		if !strings.HasPrefix(l.href, "packages/") || path.Clean(l.href) != l.href {
 			return nil, fmt.Errorf("%s lists %q, which venvpkg does not publish; the repository is damaged", root+primary, l.href)
 		}
-		p, err := readPublishedRPM(ctx, st, root+l.href)
+		// Only the headers are read: the package was verified when it was
+		// added, and a repository of many packages is not read whole on
+		// every publish.
+		info, err := readPublishedRPM(ctx, st, root+l.href)
 		if err != nil {
 			return nil, err
 		}
-		if p.sum.sha256 != l.sha256 {
-			return nil, fmt.Errorf("%s does not have the checksum %s lists; the repository is damaged, republish it", root+l.href, primary)
-		}
-		p.location = l.href
+		p := rpmPackage{info: info, location: l.href, sum: fileSum{size: l.size, sha256: l.sha256}}
 		r.packages = append(r.packages, p)
 	}
 	return r, nil
 }
 
-type primaryLocation struct{ href, sha256 string }
+type primaryLocation struct {
+	href, sha256 string
+	size         int64
+}
 
-// primaryLocations reads the package locations and checksums of a
+// primaryLocations reads the package locations, checksums and sizes of a
 // primary.xml.gz.
 func primaryLocations(gz []byte) ([]primaryLocation, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(gz))
@@ -869,6 +886,9 @@ func primaryLocations(gz []byte) ([]primaryLocation, error) {
 			Location struct {
 				Href string `xml:"href,attr"`
 			} `xml:"location"`
+			Size struct {
+				Package int64 `xml:"package,attr"`
+			} `xml:"size"`
 		} `xml:"package"`
 	}
 	if err := xml.NewDecoder(io.LimitReader(zr, 1<<30)).Decode(&doc); err != nil {
@@ -879,7 +899,10 @@ func primaryLocations(gz []byte) ([]primaryLocation, error) {
 		if p.Checksum.Type != "sha256" {
 			return nil, fmt.Errorf("package %s has a %s checksum, not sha256", p.Location.Href, p.Checksum.Type)
 		}
-		out = append(out, primaryLocation{p.Location.Href, p.Checksum.Value})
+		if len(p.Checksum.Value) != 64 || strings.Trim(p.Checksum.Value, "0123456789abcdef") != "" || p.Size.Package <= 0 {
+			return nil, fmt.Errorf("package %s has no valid sha256 checksum and size", p.Location.Href)
+		}
+		out = append(out, primaryLocation{p.Location.Href, p.Checksum.Value, p.Size.Package})
 	}
 	return out, nil
 }
@@ -1010,34 +1033,16 @@ func publishYUM(ctx context.Context, st Storage, rpms []*input, o *Options, res 
 	return nil
 }
 
-// readPublishedRPM reads and hashes a published package.
-func readPublishedRPM(ctx context.Context, st Storage, name string) (rpmPackage, error) {
+// readPublishedRPM reads the headers of a published package.
+func readPublishedRPM(ctx context.Context, st Storage, name string) (*rpmInfo, error) {
 	r, err := st.Open(ctx, name)
 	if err != nil {
-		return rpmPackage{}, err
+		return nil, err
 	}
 	defer r.Close()
-	h := &hashingReader{r: r}
-	info, err := readRPM(h)
+	info, err := readRPM(bufio.NewReader(ctxReader{ctx, r}))
 	if err != nil {
-		return rpmPackage{}, fmt.Errorf("reading published %s: %w", name, err)
+		return nil, fmt.Errorf("reading published %s: %w", name, err)
 	}
-	sum, err := sumReader(io.MultiReader(bytes.NewReader(h.buf.Bytes()), ctxReader{ctx, r}))
-	if err != nil {
-		return rpmPackage{}, fmt.Errorf("reading published %s: %w", name, err)
-	}
-	return rpmPackage{info: info, sum: sum}, nil
-}
-
-// hashingReader keeps the bytes read through it, so the headers read for
-// metadata are hashed with the rest of the file in one pass.
-type hashingReader struct {
-	r   io.Reader
-	buf bytes.Buffer
-}
-
-func (h *hashingReader) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	h.buf.Write(p[:n])
-	return n, err
+	return info, nil
 }

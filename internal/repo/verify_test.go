@@ -512,3 +512,97 @@ func BenchmarkPackageRead(b *testing.B) {
 		})
 	}
 }
+
+// countingStorage counts the bytes read from objects whose names start
+// with prefix.
+type countingStorage struct {
+	Dir
+	prefix string
+	n      *int64
+}
+
+func (c countingStorage) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	r, err := c.Dir.Open(ctx, name)
+	if err != nil || !strings.HasPrefix(name, c.prefix) {
+		return r, err
+	}
+	return countingReader{r, c.n}, nil
+}
+
+type countingReader struct {
+	io.ReadCloser
+	n *int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	*c.n += int64(n)
+	return n, err
+}
+
+// TestPublishReadsOnlyHeadersOfPublishedRPMs adds a package to a YUM
+// repository that holds a large one: the published package is not read
+// again beyond its headers.
+func TestPublishReadsOnlyHeadersOfPublishedRPMs(t *testing.T) {
+	ctx := context.Background()
+	s, pub := testSigner(t)
+	src := t.TempDir()
+	big := make([]byte, 4<<20)
+	rand.New(rand.NewSource(1)).Read(big)
+	if err := os.WriteFile(filepath.Join(src, "blob"), big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	large, err := pkg.WriteRPM(ctx, &pkg.Package{
+		Name: "large", Arch: "all", Maintainer: "Acme Ops <ops@acme.example>", Summary: "large", Description: "Large.",
+		License: "MIT", Root: src, MTime: pkgTime, SignRPM: s.SignRPM,
+	}, pkg.RPMVersion{Version: "1.0", Release: "1"}, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if _, err := Publish(ctx, Dir{Root: root}, []string{large}, Options{Signer: s, Now: testTime}); err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	st := countingStorage{Dir: Dir{Root: root}, prefix: "rpm/stable/packages/", n: &n}
+	small := testRPM(t, t.TempDir(), "hello", "1.0.0", "1", "noarch", "v1", s)
+	if _, err := Publish(ctx, st, []string{small}, Options{Signer: s, Now: testTime}); err != nil {
+		t.Fatal(err)
+	}
+	if n > 256<<10 {
+		t.Errorf("adding a package read %d bytes of the published packages (one of 4 MB); want only their headers", n)
+	}
+	if got := verifyYUM(t, root, "stable", pub); len(got) != 2 {
+		t.Errorf("the repository lists %v, want both packages", got)
+	}
+}
+
+// TestPublishReportsFirstDamagedFile verifies several packages at once and
+// reports the first damaged one in argument order.
+func TestPublishReportsFirstDamagedFile(t *testing.T) {
+	s, _ := testSigner(t)
+	dir := t.TempDir()
+	good := testDeb(t, dir, "hello", "1.0.0-1", "all", "v1")
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []string
+	for i := range 4 {
+		p := filepath.Join(dir, fmt.Sprintf("cut%d.deb", i))
+		if err := os.WriteFile(p, data[:len(data)/(i+2)], 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	root := t.TempDir()
+	for range 3 {
+		_, err := Publish(context.Background(), Dir{Root: root}, append([]string{good}, files...), Options{Signer: s})
+		if err == nil || !strings.HasPrefix(err.Error(), files[0]+": truncated") {
+			t.Errorf("Publish = %v, want the error of %s", err, files[0])
+		}
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 0 {
+		t.Errorf("the refused publish wrote %v", entries)
+	}
+}
