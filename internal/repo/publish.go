@@ -260,6 +260,23 @@ func Publish(ctx context.Context, st Storage, files []string, o Options) (_ *Res
 			}
 		}
 	}
+	// A refusal in either tree (a changed package under a published
+	// version) must come before the other tree is written: plan both
+	// first, as a dry run does.
+	if !o.DryRun {
+		plan := o
+		plan.DryRun, plan.Log = true, nil
+		if len(debs) > 0 || o.Keep > 0 {
+			if err := publishAPT(ctx, st, debs, &plan, &Result{}); err != nil {
+				return nil, fmt.Errorf("publishing to APT suite %s: %w", o.Suite, err)
+			}
+		}
+		if len(rpms) > 0 || o.Keep > 0 {
+			if err := publishYUM(ctx, st, rpms, &plan, &Result{}); err != nil {
+				return nil, fmt.Errorf("publishing to YUM repository %s: %w", o.Suite, err)
+			}
+		}
+	}
 	res := &Result{}
 	if len(debs) > 0 || o.Keep > 0 {
 		if err := publishAPT(ctx, st, debs, &o, res); err != nil {

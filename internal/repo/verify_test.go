@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/sign"
@@ -604,5 +606,27 @@ func TestPublishReportsFirstDamagedFile(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(root); len(entries) != 0 {
 		t.Errorf("the refused publish wrote %v", entries)
+	}
+}
+
+// TestPublishConflictWritesNothing publishes a new .deb with an .rpm that
+// conflicts with a published one: the refusal comes before the APT suite
+// is written.
+func TestPublishConflictWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	s, _ := testSigner(t)
+	root := t.TempDir()
+	v1 := []string{testDeb(t, t.TempDir(), "hello", "1.0.0-1", "all", "v1"), testRPM(t, t.TempDir(), "hello", "1.0.0", "1", "noarch", "v1", s)}
+	if _, err := Publish(ctx, Dir{Root: root}, v1, Options{Signer: s, Now: testTime}); err != nil {
+		t.Fatal(err)
+	}
+	before := treeSum(t, root)
+	files := []string{testDeb(t, t.TempDir(), "hello", "1.1.0-1", "all", "v2"), testRPM(t, t.TempDir(), "hello", "1.0.0", "1", "noarch", "changed", s)}
+	_, err := Publish(ctx, Dir{Root: root}, files, Options{Signer: s, Now: testTime.Add(time.Hour)})
+	if !errors.Is(err, ErrConflict) {
+		t.Fatalf("Publish = %v, want ErrConflict", err)
+	}
+	if treeSum(t, root) != before {
+		t.Errorf("the refused publish changed the repository (the APT suite was written before the YUM conflict)")
 	}
 }
