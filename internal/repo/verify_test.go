@@ -73,6 +73,26 @@ func rpmSpans(t testing.TB, b []byte, tag uint32) (sigHeader, mainHeader, payloa
 	return sigHeader, int(info.HeaderStart), int(info.HeaderEnd), tagOff, tagLen
 }
 
+// retag renames tags in the signature header of the RPM b, which no
+// digest covers.
+func retag(t testing.TB, b []byte, tags map[uint32]uint32) []byte {
+	t.Helper()
+	c := bytes.Clone(b)
+	n := int(binary.BigEndian.Uint32(c[rpmLeadSize+8:]))
+	done := 0
+	for i := 0; i < n; i++ {
+		e := c[rpmLeadSize+16+16*i:]
+		if to, ok := tags[binary.BigEndian.Uint32(e)]; ok {
+			binary.BigEndian.PutUint32(e, to)
+			done++
+		}
+	}
+	if done != len(tags) {
+		t.Fatalf("retagged %d of %d tags", done, len(tags))
+	}
+	return c
+}
+
 func flip(b []byte, at int) []byte {
 	c := bytes.Clone(b)
 	c[at] ^= 0x20
@@ -240,6 +260,7 @@ func TestPublishRefusesDamagedPackages(t *testing.T) {
 		tc{name: "rpm flipped in the main header", ext: "rpm", data: flip(rpmData, (mainHeader+payload)/2), want: "header SHA256 digest mismatch"},
 		tc{name: "rpm flipped in the payload", ext: "rpm", data: flip(rpmData, (payload+len(rpmData))/2), want: "payload SHA256 digest mismatch: the payload is damaged"},
 		tc{name: "rpm with a bad signature", ext: "rpm", toolsAccept: true, data: flip(rpmData, sigOff+sigLen-5), want: "header signature: signature by key ID"},
+		tc{name: "rpm signed only in rpm 6's form", ext: "rpm", toolsAccept: true, data: retag(t, rpmData, map[uint32]uint32{sigTagRSA: sigTagOpenPGP, sigTagPGP: 2000}), want: "signed only in rpm 6's form (signature tag 278, OPENPGP)"},
 		tc{name: "unsigned rpm", ext: "rpm", toolsAccept: true, data: unsigned, want: "the package is not signed: hosts install from the repository with gpgcheck=1 and refuse it; build it with venvpkg build --sign-key FILE"},
 		tc{name: "rpm signed by another key", ext: "rpm", toolsAccept: true, data: untrusted, want: "header signature: signed by a key that is not trusted: key ID"},
 	)

@@ -28,6 +28,7 @@ const (
 	sigTagPGP      = 1002 // OpenPGP signature of the main header and payload (RSA)
 	sigTagMD5      = 1004 // MD5 of the main header and payload
 	sigTagGPG      = 1005 // OpenPGP signature of the main header and payload (DSA)
+	sigTagOpenPGP  = 278  // rpm 6's OpenPGP signatures of the main header
 
 	tagPayloadDigest     = 5092 // hex digest of the compressed payload
 	tagPayloadDigestAlgo = 5093 // its algorithm (PGPHASHALGO_*)
@@ -142,6 +143,9 @@ func verifyRPM(r io.Reader, v rpmVerifier) (_ *rpmInfo, err error) {
 		default:
 			bodySigs = append(bodySigs, b)
 		}
+	}
+	if _, v6 := sig.entries[sigTagOpenPGP]; v6 && len(headerSigs)+len(bodySigs) == 0 {
+		return nil, errors.New("signed only in rpm 6's form (signature tag 278, OPENPGP), which venvpkg does not verify; sign it with rpmsign of rpm 4 or venvpkg build --sign-key FILE")
 	}
 	if len(headerSigs)+len(bodySigs) == 0 {
 		return nil, fmt.Errorf("%w: hosts install from the repository with gpgcheck=1 and refuse it; build it with venvpkg build --sign-key FILE (or sign it with rpmsign --addsign)", ErrUnsignedRPM)
