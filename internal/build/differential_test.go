@@ -21,7 +21,7 @@ import (
 // differences: bytecode, INSTALLER, REQUESTED, direct_url.json, RECORD row
 // order, the text of the activate scripts and pyvenv.cfg's command line, and
 // the boilerplate of entry-point wrappers (their shebang, import and call
-// must match).
+// must match); venvpkg's SBOM (sbom.cdx.json) is venvpkg's own addition.
 func TestDifferentialPip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("differential test skipped in -short mode")

@@ -232,7 +232,7 @@ func readRPMHeader(r io.Reader) (int, []byte, error) {
 	}
 	n := binary.BigEndian.Uint32(head[8:12])
 	size := binary.BigEndian.Uint32(head[12:16])
-	if n > 1<<16 || size > 256<<20 {
+	if n > 1<<16 || size > 32<<20 {
 		return 0, nil, fmt.Errorf("header of %d entries and %d bytes is too large", n, size)
 	}
 	b := make([]byte, 16*int(n)+int(size))

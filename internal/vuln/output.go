@@ -41,8 +41,19 @@ func (r *Result) Failing(t Threshold) int {
 	return n
 }
 
-// WriteJSON writes the result as indented JSON.
+// WriteJSON writes the result as indented JSON; empty lists are [].
 func (r *Result) WriteJSON(w io.Writer) error {
+	out := *r
+	if out.Skipped == nil {
+		out.Skipped = []Skip{}
+	}
+	if out.Findings == nil {
+		out.Findings = []Finding{}
+	}
+	if out.Notes == nil {
+		out.Notes = []string{}
+	}
+	r = &out
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
