@@ -3,13 +3,18 @@ package main
 import (
 	"context"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/venvpkg/venvpkg/internal/closure"
+	"github.com/venvpkg/venvpkg/internal/pep508"
 	"github.com/venvpkg/venvpkg/internal/testutil"
+	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
 // TestTiny runs the whole bench command on the six-wheel web app, one round, and checks the report it writes.
@@ -89,6 +94,44 @@ func TestParseScales(t *testing.T) {
 			got, err := parseScales(tc.in)
 			if (err != nil) != tc.err || !slices.Equal(got, tc.want) {
 				t.Errorf("parseScales(%q) = %v, %v; want %v, error %t", tc.in, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+// BenchmarkLockCheck measures the build's lock check on the benchmark's workload at 1× and 4×: reading the core
+// metadata of every pinned wheel (checking each archive as installing does) and walking the closure from the
+// application's requirements. go test -run '^$' -bench LockCheck ./bench
+func BenchmarkLockCheck(b *testing.B) {
+	testutil.NeedTool(b, "apt-get", "apt")
+	testutil.NeedTool(b, "dpkg-deb", "dpkg")
+	ctx := context.Background()
+	dir := b.TempDir()
+	base, err := baseWheels(ctx, testutil.CacheDir(), filepath.Join(dir, "base-wheels"), fullPackages)
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := pep508.Environment{"python_version": "3.11", "python_full_version": "3.11.2", "os_name": "posix",
+		"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64",
+		"platform_python_implementation": "CPython", "implementation_name": "cpython", "implementation_version": "3.11.2"}
+	for _, scale := range []int{1, 4} {
+		w, err := prepareWorkload(filepath.Join(dir, fmt.Sprintf("scale%d", scale)), scale, base)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("%d×/%d-wheels", scale, len(w.WheelList)), func(b *testing.B) {
+			for b.Loop() {
+				pins, err := closure.FromWheels(ctx, w.WheelList, wheel.Limits{}, runtime.NumCPU())
+				if err != nil {
+					b.Fatal(err)
+				}
+				project := closure.Dist{Name: "benchapp", Version: "1.0.0"}
+				for _, p := range pins {
+					project.RequiresDist = append(project.RequiresDist, p.Name)
+				}
+				if err := closure.Check(project, pins, env).Err(); err != nil {
+					b.Fatalf("the workload's lock is not complete:\n%v", err)
+				}
 			}
 		})
 	}

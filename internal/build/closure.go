@@ -4,12 +4,9 @@ import (
 	"context"
 	"fmt"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/venvpkg/venvpkg/internal/closure"
 	"github.com/venvpkg/venvpkg/internal/lock"
 	"github.com/venvpkg/venvpkg/internal/pep508"
-	"github.com/venvpkg/venvpkg/internal/wheel"
 )
 
 // checkLock checks, before anything is installed, that the wheels about to be installed are the whole closure of
@@ -56,35 +53,18 @@ func partialSource(flag bool) string {
 // closureInput reads the core metadata of the project's wheel and of every dependency wheel, and pairs each with
 // its lock entry (where it is pinned, and the extras the lock asks of it).
 func (b *builder) closureInput(ctx context.Context) (closure.Dist, []closure.Dist, error) {
-	all := append(append([]string{}, b.wheels...), b.projWheel)
-	metas := make([]*wheel.Metadata, len(all))
-	g, _ := errgroup.WithContext(ctx)
-	g.SetLimit(b.jobs)
-	for i, w := range all {
-		g.Go(func() error {
-			m, err := wheel.ReadMetadataLimits(w, b.opts.WheelLimits) // checks the archive as installing does; errors name the wheel
-			if err != nil {
-				return err
-			}
-			metas[i] = m
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+	dists, err := closure.FromWheels(ctx, append(append([]string{}, b.wheels...), b.projWheel), b.opts.WheelLimits, b.jobs)
+	if err != nil {
 		return closure.Dist{}, nil, err
 	}
-	dist := func(m *wheel.Metadata) closure.Dist {
-		d := closure.Dist{Name: m.Name, Version: m.Version, RequiresDist: m.RequiresDist, RequiresPython: m.RequiresPython}
-		if r, ok := b.lock.Lookup(m.Name); ok {
-			d.Source, d.Extras = r.Source, r.Extras
+	for i := range dists {
+		if r, ok := b.lock.Lookup(dists[i].Name); ok {
+			dists[i].Source, dists[i].Extras = r.Source, r.Extras
 		}
-		return d
 	}
-	project := dist(metas[len(metas)-1])
-	project.Source = "" // the project's own entry in a lock names extras, not where it comes from
-	pins := make([]closure.Dist, 0, len(b.wheels))
-	for _, m := range metas[:len(metas)-1] {
-		pins = append(pins, dist(m)) // selectArtifacts leaves the project's own lock entry out
-	}
-	return project, pins, nil
+	// A lock entry of the project names extras, not where the project comes from; selectArtifacts leaves that
+	// entry out of b.wheels.
+	project := dists[len(dists)-1]
+	project.Source = ""
+	return project, dists[:len(dists)-1], nil
 }
