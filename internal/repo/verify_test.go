@@ -265,6 +265,19 @@ func TestPublishRefusesDamagedPackages(t *testing.T) {
 		tc{name: "rpm signed by another key", ext: "rpm", toolsAccept: true, data: untrusted, want: "header signature: signed by a key that is not trusted: key ID"},
 	)
 
+	// The tools accept the good packages the corpus is made from.
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
+	testutil.NeedTool(t, "rpm", "rpm")
+	for _, args := range [][]string{
+		{"dpkg-deb", "--info", filepath.Join(good, "hello_1.1.0-1_all.deb")},
+		{"dpkg-deb", "--contents", filepath.Join(good, "hello_1.1.0-1_all.deb")},
+		{"rpm", "-K", "--nosignature", rpmFile},
+	} {
+		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+
 	// The repository already holds good packages.
 	root := t.TempDir()
 	st := Dir{Root: root}
