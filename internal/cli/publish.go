@@ -48,7 +48,8 @@ name, version and architecture is refused.
 
 Clients:
   deb [signed-by=/etc/apt/keyrings/acme.asc] https://repo.example/apt stable main
-  baseurl=https://repo.example/rpm/stable  gpgcheck=1 repo_gpgcheck=1`,
+  baseurl=https://repo.example/rpm/stable  gpgcheck=1 repo_gpgcheck=1
+  gpgkey=https://repo.example/keys/stable.asc`,
 		Example: `  venvpkg publish --repo /srv/repo --suite stable --sign-key keys/private.asc dist/*.deb dist/*.rpm`,
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
