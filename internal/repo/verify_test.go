@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -662,5 +663,64 @@ func TestPublishConflictWritesNothing(t *testing.T) {
 	}
 	if treeSum(t, root) != before {
 		t.Errorf("the refused publish changed the repository (the APT suite was written before the YUM conflict)")
+	}
+}
+
+// TestVerifyDebStreams verifies a .deb whose one file is 64 MiB: the
+// contents are streamed, so far less than that is allocated.
+func TestVerifyDebStreams(t *testing.T) {
+	const size = 64 << 20
+	var data bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&data, gzip.BestSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tw := tar.NewWriter(zw)
+	tw.WriteHeader(&tar.Header{Name: "./big", Mode: 0o644, Size: size, Typeflag: tar.TypeReg})
+	h := md5.New()
+	zero := make([]byte, 1<<20)
+	for range size / len(zero) {
+		tw.Write(zero)
+		h.Write(zero)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	control := controlTar(t, "Package: big\nVersion: 1\nArchitecture: all\nMaintainer: A <a@example.org>\nDescription: big\n")
+	// controlTar writes an empty md5sums; this package needs its line.
+	var ctl bytes.Buffer
+	ctw := tar.NewWriter(&ctl)
+	sums := hex.EncodeToString(h.Sum(nil)) + "  big\n"
+	ctw.WriteHeader(&tar.Header{Name: "./md5sums", Mode: 0o644, Size: int64(len(sums))})
+	ctw.Write([]byte(sums))
+	tr := tar.NewReader(bytes.NewReader(control))
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if hdr.Name == "./md5sums" {
+			continue
+		}
+		ctw.WriteHeader(hdr)
+		io.Copy(ctw, tr)
+	}
+	if err := ctw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	deb := arArchive([2]string{"debian-binary", "2.0\n"}, [2]string{"control.tar", ctl.String()}, [2]string{"data.tar.gz", data.String()})
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	if _, err := verifyDeb(bytes.NewReader(deb)); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("verifying a .deb with a %d-byte file allocated %d bytes", size, alloc)
+	if alloc > 8<<20 {
+		t.Errorf("verifying a .deb with a %d-byte file allocated %d bytes; want it streamed", size, alloc)
 	}
 }
