@@ -182,7 +182,8 @@ type builder struct {
 	cachedPy *interp.Info
 	runPy    *interp.Info
 
-	elfRequires []string // rpm's ELF requirements of the payload
+	elfRequires []string     // rpm's ELF requirements of the payload
+	trees       payloadTrees // what each installed wheel put into root
 }
 
 func (b *builder) prepare(ctx context.Context) error {
@@ -485,6 +486,7 @@ func (b *builder) install(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.trees = payloadTrees{cache: tc, wheels: all, installed: installed}
 	if b.opts.NoCompile {
 		return b.commitTrees(pending, installed, nil)
 	}
@@ -624,6 +626,7 @@ func (b *builder) packageIt(ctx context.Context) error {
 		Root:        b.root,
 		MTime:       b.epoch,
 		Compression: cmp.Or(b.cfg.Tool.Compression, "zstd"),
+		Trees:       b.trees.deb(b.py.CacheTag, !b.opts.NoCompile),
 	}
 	return b.writePackages(ctx, p, v)
 }

@@ -56,6 +56,10 @@ func TestTreeCacheByteIdentical(t *testing.T) {
 	if warm := build1(false); warm != ref {
 		t.Errorf("warm tree cache: sha256 %s, reference %s", warm, ref)
 	}
+	// Each tree keeps its md5sums for the package writer.
+	if sums, _ := filepath.Glob(filepath.Join(cache, "trees", "*", "aux", "*.json")); len(sums) != 6 {
+		t.Errorf("the tree cache keeps md5sums %v, want one per dependency tree (6)", sums)
+	}
 
 	cli := filepath.Join(project, "src", "webapp", "cli.py")
 	data, err := os.ReadFile(cli)

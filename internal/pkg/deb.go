@@ -1,7 +1,6 @@
 package pkg
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -16,9 +15,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/goreleaser/nfpm/v2"
-	"github.com/goreleaser/nfpm/v2/deb"
 	"github.com/goreleaser/nfpm/v2/files"
+	"github.com/venvpkg/venvpkg/internal/debarchive"
 )
 
 // Package describes one binary package to write.
@@ -54,6 +52,9 @@ type Package struct {
 	Files []File
 	// Scripts are the maintainer scripts or scriptlets.
 	Scripts Scripts
+	// Trees split the .deb's data member into parts, so the md5sums of
+	// cached trees are reused (see Tree); WriteRPM ignores them.
+	Trees []Tree
 	// SignRPM, when set, signs an .rpm's header and payload (an OpenPGP
 	// detached signature over the data it reads); WriteDeb ignores it:
 	// APT verifies the signed repository, not single .deb files.
@@ -224,49 +225,22 @@ func contents(ctx context.Context, root string, mtime time.Time) (files.Contents
 	return cs, nil
 }
 
-// packageDeb is nfpm's deb writer; tests replace it to make a write fail
-// half-way.
-var packageDeb = deb.Default.Package
-
 // WriteDeb writes p as a .deb into outDir and returns its path. The package
 // is written to a temporary file in outDir, synced and renamed to
 // DebFileName(p); on error nothing is left behind. The same staging tree,
-// metadata and MTime always give byte-identical output.
+// metadata and MTime always give byte-identical output, whatever
+// p.Trees' caches hold.
 func WriteDeb(ctx context.Context, p *Package, outDir string) (string, error) {
 	q, err := p.validate()
 	if err != nil {
 		return "", fmt.Errorf("writing package %s: %w", p.Name, err)
 	}
-	cs, err := contents(ctx, q.Root, q.MTime)
-	if err != nil {
+	if err := checkScripts(q.Scripts); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
 	}
-	cs, scripts, cleanup, err := payload(q, cs, func(string) bool { return true })
+	parts, err := debParts(ctx, q)
 	if err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
-	}
-	defer cleanup()
-	info := &nfpm.Info{
-		Name:          q.Name,
-		Arch:          q.Arch,
-		Platform:      "linux",
-		Version:       q.Version,
-		VersionSchema: "none",
-		Section:       q.Section,
-		Priority:      q.Priority,
-		Maintainer:    q.Maintainer,
-		Description:   controlDescription(q.Summary, q.Description),
-		Homepage:      q.Homepage,
-		License:       q.License,
-		// Every entry carries its own mode, so the umask never applies.
-		DisableGlobbing: true,
-		MTime:           q.MTime,
-		Overridables: nfpm.Overridables{
-			Depends:  q.Depends,
-			Contents: cs,
-			Scripts:  scripts,
-			Deb:      nfpm.Deb{Compression: nfpmCompression(q.Compression)},
-		},
 	}
 
 	final := filepath.Join(outDir, DebFileName(q))
@@ -281,15 +255,12 @@ func WriteDeb(ctx context.Context, p *Package, outDir string) (string, error) {
 			_ = os.Remove(tmp.Name())
 		}
 	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
-	if err := packageDeb(info, w); err != nil {
+	opts := debarchive.Options{Compression: q.Compression, MTime: q.MTime, TempDir: outDir}
+	if _, err := writeDebData(ctx, tmp, debControl(q), parts, opts); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
-	}
-	if err := w.Flush(); err != nil {
-		return "", fmt.Errorf("writing %s: %w", tmp.Name(), err)
 	}
 	if err := tmp.Chmod(0o644); err != nil {
 		return "", fmt.Errorf("writing %s: %w", tmp.Name(), err)
@@ -307,14 +278,4 @@ func WriteDeb(ctx context.Context, p *Package, outDir string) (string, error) {
 	}
 	ok = true
 	return final, nil
-}
-
-// nfpmCompression names the compressor for nfpm. zstd runs at level 3,
-// zstd's own default (what `zstd` and dpkg-deb -Zzstd use): nfpm's default
-// "better compression" level costs about twice the CPU for a few percent.
-func nfpmCompression(c string) string {
-	if c == "zstd" {
-		return "zstd:3"
-	}
-	return c
 }

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/goreleaser/nfpm/v2"
+	"github.com/venvpkg/venvpkg/internal/debarchive"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -223,13 +223,13 @@ func TestWriteDebCompressions(t *testing.T) {
 
 func TestWriteDebFailureLeavesNothing(t *testing.T) {
 	t.Run("packager fails half-way", func(t *testing.T) {
-		orig := packageDeb
-		t.Cleanup(func() { packageDeb = orig })
-		packageDeb = func(_ *nfpm.Info, w io.Writer) error {
+		orig := writeDebData
+		t.Cleanup(func() { writeDebData = orig })
+		writeDebData = func(_ context.Context, w *os.File, _ *debarchive.Control, _ []debarchive.Part, _ debarchive.Options) (*debarchive.Stats, error) {
 			if _, err := w.Write(bytes.Repeat([]byte("x"), 2<<20)); err != nil {
-				return err
+				return nil, err
 			}
-			return errors.New("disk on fire")
+			return nil, errors.New("disk on fire")
 		}
 		out := t.TempDir()
 		if _, err := WriteDeb(context.Background(), testPackage(stageTree(t, time.Now())), out); err == nil {

@@ -50,6 +50,7 @@ type Cache struct {
 	dir  string
 	base string // the key lines every entry of this target shares
 	py   *interp.Info
+	keys sync.Map // wheel path → Key, as computed by Key
 }
 
 // New returns the cache in dir for wheels installed to dest with the
@@ -142,7 +143,30 @@ func (c *Cache) Key(path string) (Key, error) {
 		return "", fmt.Errorf("tree cache: %w", err)
 	}
 	h := sha256.Sum256([]byte(c.base + "\nwheel " + sum + "\n"))
-	return Key(hex.EncodeToString(h[:])), nil
+	k := Key(hex.EncodeToString(h[:]))
+	c.keys.Store(path, k)
+	return k, nil
+}
+
+// AuxDir is the directory where later stages keep what they derive from
+// the committed entry of the wheel at path (the package writer's md5sums,
+// the audit's results), so that a warm build reuses them with the tree.
+// It is "" when the wheel has no committed entry. What is kept there must
+// be written under a temporary name and renamed into place, and must
+// depend only on the tree and on what its file name says.
+func (c *Cache) AuxDir(path string) string {
+	k, ok := c.keys.Load(path)
+	if !ok {
+		var err error
+		if k, err = c.Key(path); err != nil {
+			return ""
+		}
+	}
+	dir := c.entryDir(k.(Key))
+	if _, err := os.Stat(filepath.Join(dir, "meta.json")); err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "aux")
 }
 
 func (c *Cache) entryDir(k Key) string { return filepath.Join(c.dir, string(k)) }
