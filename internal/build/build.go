@@ -393,9 +393,10 @@ func (b *builder) buildProject(ctx context.Context) error {
 		return err
 	}
 	fe := &pybuild.Frontend{
-		Python:  b.runner(),
-		TempDir: b.tmp,
-		Find:    b.findBuildRequirement,
+		Python:      b.runner(),
+		TempDir:     b.tmp,
+		Find:        b.findBuildRequirement,
+		EnvCacheDir: b.buildEnvDir(),
 	}
 	if b.log.level >= LevelDebug {
 		fe.Stdout, fe.Stderr = b.log.w, b.log.w

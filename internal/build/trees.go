@@ -3,6 +3,7 @@ package build
 import (
 	"cmp"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -58,3 +59,8 @@ func (t payloadTrees) deb(cacheTag string, compiled bool) []pkg.Tree {
 	inst := t.installed[n]
 	return append(trees, pkg.Tree{Name: inst.Name + "-" + inst.Version, Files: t.files(n, cacheTag, compiled)})
 }
+
+// buildEnvDir keeps the project's PEP 517 build environments between
+// builds (pybuild.Frontend.EnvCacheDir); the audit refuses its path in
+// the payload with the rest of the cache directory.
+func (b *builder) buildEnvDir() string { return filepath.Join(b.cacheDir, "buildenv") }

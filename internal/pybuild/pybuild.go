@@ -47,6 +47,11 @@ type Frontend struct {
 	// Stdout and Stderr receive the backend's output (verbose mode). When
 	// both are nil the output is captured and included in errors.
 	Stdout, Stderr io.Writer
+	// EnvCacheDir, when set, keeps build environments between builds:
+	// one per interpreter and [build-system] requires, reused while Find
+	// still chooses the same wheels. "" makes a fresh one in TempDir for
+	// every build.
+	EnvCacheDir string
 }
 
 // BuildWheel builds a wheel of the project in srcDir into outDir and
@@ -81,10 +86,6 @@ func (f *Frontend) build(ctx context.Context, src, outDir string) (string, error
 	}
 	defer os.RemoveAll(work)
 
-	env, err := f.newEnv(ctx, work)
-	if err != nil {
-		return "", err
-	}
 	requires := bs.Requires
 	if bs.Legacy {
 		// setuptools before 70.1 needs wheel for bdist_wheel; newer
@@ -95,9 +96,11 @@ func (f *Frontend) build(ctx context.Context, src, outDir string) (string, error
 			}
 		}
 	}
-	if err := env.install(ctx, requires, "[build-system] requires"); err != nil {
+	env, release, err := f.buildEnv(ctx, work, requires)
+	if err != nil {
 		return "", err
 	}
+	defer func() { release() }()
 
 	h := &hooks{f: f, env: env, bs: bs, src: src, work: work}
 	var more []string
@@ -106,6 +109,15 @@ func (f *Frontend) build(ctx context.Context, src, outDir string) (string, error
 		return "", err
 	}
 	if !missing {
+		if env.kept && !env.satisfied(more) {
+			// A kept environment is never changed: the backend asked for
+			// more, so this build gets one of its own.
+			release()
+			if env, release, err = f.freshEnv(ctx, work, requires); err != nil {
+				return "", err
+			}
+			h.env = env
+		}
 		if err := env.install(ctx, more, "get_requires_for_build_wheel"); err != nil {
 			return "", err
 		}
@@ -149,6 +161,7 @@ type env struct {
 	markers   map[string]string
 	pyVersion pep440.Version
 	dists     map[string]*dist // by normalised name
+	kept      bool             // shared through Frontend.EnvCacheDir: never changed
 }
 
 type dist struct {
@@ -163,6 +176,11 @@ func (f *Frontend) newEnv(ctx context.Context, work string) (*env, error) {
 	if err := venv.Create(ctx, "", prefix, f.Python, venv.Options{}); err != nil {
 		return nil, err
 	}
+	return f.envAt(prefix)
+}
+
+// envAt describes the build environment at prefix, with nothing installed.
+func (f *Frontend) envAt(prefix string) (*env, error) {
 	pyVersion, err := pep440.Parse(f.Python.Version)
 	if err != nil {
 		return nil, fmt.Errorf("interpreter version %q: %w", f.Python.Version, err)
