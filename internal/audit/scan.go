@@ -84,6 +84,14 @@ func finalPath(root, path string) string {
 // strings in forbidden are ignored. Files are streamed in chunks and
 // scanned in parallel.
 func Scan(root string, forbidden []string) error {
+	return ScanTrees(root, forbidden, nil)
+}
+
+// ScanTrees is Scan, except that the files of each tree with a cache
+// directory are read only the first time the tree is scanned for these
+// forbidden strings: the result is kept in the tree's cache directory
+// (see Tree).
+func ScanTrees(root string, forbidden []string, trees []Tree) error {
 	var needles [][]byte
 	longest := 0
 	for _, f := range forbidden {
@@ -96,27 +104,46 @@ func Scan(root string, forbidden []string) error {
 	if len(needles) == 0 {
 		return nil
 	}
+	kept, owner := keptTrees(trees, "scan", needles)
+	var leaks []Leak
+	for _, k := range kept {
+		if k.done {
+			if err := k.load(&k.leaks); err != nil {
+				k.done = false // damaged: scan again
+			}
+		}
+		if k.done {
+			leaks = append(leaks, k.leaks...)
+		}
+	}
 
 	type entry struct {
 		path   string
+		final  string
 		target string // symlink target; "" for regular files
 		link   bool
+		tree   *keptTree
 	}
 	var entries []entry
 	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case d.Type().IsRegular():
-			entries = append(entries, entry{path: path})
-		case d.Type()&fs.ModeSymlink != 0:
+		if !d.Type().IsRegular() && d.Type()&fs.ModeSymlink == 0 {
+			return nil
+		}
+		e := entry{path: path, final: finalPath(root, path)}
+		if e.tree = owner[e.final]; e.tree != nil && e.tree.done {
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
 			target, err := os.Readlink(path)
 			if err != nil {
 				return err
 			}
-			entries = append(entries, entry{path: path, target: target, link: true})
+			e.target, e.link = target, true
 		}
+		entries = append(entries, e)
 		return nil
 	})
 	if err != nil {
@@ -134,7 +161,7 @@ func Scan(root string, forbidden []string) error {
 		g.Go(func() error {
 			f, err := scanFile(e.path, needles, longest)
 			if err != nil {
-				return fmt.Errorf("scanning %s for build paths: %w", finalPath(root, e.path), err)
+				return fmt.Errorf("scanning %s for build paths: %w", e.final, err)
 			}
 			found[i] = f
 			return nil
@@ -144,10 +171,21 @@ func Scan(root string, forbidden []string) error {
 		return err
 	}
 
-	var leaks []Leak
 	for i, f := range found {
-		if len(f) > 0 {
-			leaks = append(leaks, Leak{Path: finalPath(root, entries[i].path), Found: f})
+		if len(f) == 0 {
+			continue
+		}
+		l := Leak{Path: entries[i].final, Found: f}
+		leaks = append(leaks, l)
+		if t := entries[i].tree; t != nil {
+			t.leaks = append(t.leaks, l)
+		}
+	}
+	for _, k := range kept {
+		if !k.done {
+			if err := k.save(k.leaks); err != nil {
+				return fmt.Errorf("keeping the audit of %s: %w", k.dir, err)
+			}
 		}
 	}
 	if len(leaks) == 0 {

@@ -44,6 +44,8 @@ type ShlibOptions struct {
 	// DpkgInfoDir holds the packages' symbols and shlibs files; empty
 	// means DefaultDpkgInfoDir.
 	DpkgInfoDir string
+	// Trees whose ELF objects are read once and kept (see Tree).
+	Trees []Tree
 }
 
 // ShlibReport is what the payload's ELF objects need from the system.
@@ -154,7 +156,7 @@ type elfObject struct {
 // Sonames without a provider are listed in the report's Unresolved, not
 // returned as an error; call the report's Err to fail on them.
 func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*ShlibReport, error) {
-	objects, names, err := readPayloadELF(ctx, root)
+	objects, names, err := readPayloadELF(ctx, root, opts.Trees)
 	if err != nil {
 		return nil, err
 	}
@@ -245,10 +247,27 @@ func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*Shli
 
 // readPayloadELF returns the payload's ELF objects and the set of names a
 // library in the payload can be found by: every file and symlink basename
-// and every DT_SONAME.
-func readPayloadELF(ctx context.Context, root string) ([]elfObject, map[string]bool, error) {
+// and every DT_SONAME. The objects of kept trees come from their cache.
+func readPayloadELF(ctx context.Context, root string, trees []Tree) ([]elfObject, map[string]bool, error) {
 	var objects []elfObject
 	names := map[string]bool{}
+	kept, owner := keptTrees(trees, "elf", nil)
+	add := func(k keptELF) {
+		for _, s := range k.Sonames {
+			names[s] = true
+		}
+		objects = append(objects, elfObject{final: k.Final, kind: elfKind{elf.Class(k.Class), elf.Machine(k.Machine)}, needed: k.Needed, imports: k.Imports, verneeds: k.Verneeds})
+	}
+	for _, k := range kept {
+		if k.done && k.load(&k.elf) != nil {
+			k.done = false // damaged: read again
+		}
+		if k.done {
+			for _, e := range k.elf {
+				add(e)
+			}
+		}
+	}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -264,11 +283,15 @@ func readPayloadELF(ctx context.Context, root string) ([]elfObject, map[string]b
 			return nil
 		}
 		names[d.Name()] = true
+		final := finalPath(root, p)
+		tree := owner[final]
+		if tree != nil && tree.done {
+			return nil
+		}
 		isELF, err := hasELFMagic(p)
 		if err != nil || !isELF {
 			return err
 		}
-		final := finalPath(root, p)
 		f, err := elf.Open(p)
 		if err != nil {
 			return fmt.Errorf("reading ELF object %s: %w", final, err)
@@ -282,19 +305,31 @@ func readPayloadELF(ctx context.Context, root string) ([]elfObject, map[string]b
 		if err != nil {
 			return fmt.Errorf("reading DT_SONAME of %s: %w", final, err)
 		}
-		for _, s := range sonames {
-			names[s] = true
-		}
 		imports, verneeds, err := symbolImports(f)
 		if err != nil {
 			return fmt.Errorf("reading the symbol versions of %s: %w", final, err)
 		}
-		objects = append(objects, elfObject{final: final, kind: elfKind{f.Class, f.Machine}, needed: needed, imports: imports, verneeds: verneeds})
+		k := keptELF{Final: final, Class: int(f.Class), Machine: int(f.Machine), Needed: needed, Sonames: sonames, Imports: imports, Verneeds: verneeds}
+		add(k)
+		if tree != nil {
+			tree.elf = append(tree.elf, k)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading shared library needs below %s: %w", root, err)
 	}
+	for _, k := range kept {
+		if !k.done {
+			if k.elf == nil {
+				k.elf = []keptELF{}
+			}
+			if err := k.save(k.elf); err != nil {
+				return nil, nil, fmt.Errorf("keeping the ELF objects of %s: %w", k.dir, err)
+			}
+		}
+	}
+	slices.SortFunc(objects, func(a, b elfObject) int { return strings.Compare(a.final, b.final) })
 	return objects, names, nil
 }
 

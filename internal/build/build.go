@@ -555,13 +555,14 @@ func (b *builder) packageIt(ctx context.Context) error {
 	if rt, err := filepath.EvalSymlinks(filepath.Dir(b.tmp)); err == nil && rt != filepath.Dir(b.tmp) {
 		forbidden = append(forbidden, filepath.Join(rt, buildDirPattern))
 	}
-	if err := audit.Scan(b.root, forbidden); err != nil {
+	kept := b.trees.audit(b.py.CacheTag, !b.opts.NoCompile)
+	if err := audit.ScanTrees(b.root, forbidden, kept); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
 	if err := audit.CheckSymlinks(b.root, []string{b.prefix}); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	shlOpts := audit.ShlibOptions{Interpreter: b.py.RealPath}
+	shlOpts := audit.ShlibOptions{Interpreter: b.py.RealPath, Trees: kept}
 	if b.dist != nil {
 		shlOpts.Interpreter = "" // in the payload: its needs are the package's
 	}

@@ -56,9 +56,13 @@ func TestTreeCacheByteIdentical(t *testing.T) {
 	if warm := build1(false); warm != ref {
 		t.Errorf("warm tree cache: sha256 %s, reference %s", warm, ref)
 	}
-	// Each tree keeps its md5sums for the package writer.
-	if sums, _ := filepath.Glob(filepath.Join(cache, "trees", "*", "aux", "*.json")); len(sums) != 6 {
+	// Each tree keeps its md5sums for the package writer and its audit
+	// results (build paths, ELF objects).
+	if sums, _ := filepath.Glob(filepath.Join(cache, "trees", "*", "aux", "deb", "*.json")); len(sums) != 6 {
 		t.Errorf("the tree cache keeps md5sums %v, want one per dependency tree (6)", sums)
+	}
+	if kept, _ := filepath.Glob(filepath.Join(cache, "trees", "*", "aux", "audit", "*.json")); len(kept) != 12 {
+		t.Errorf("the tree cache keeps audit results %v, want two per dependency tree (12)", kept)
 	}
 
 	cli := filepath.Join(project, "src", "webapp", "cli.py")

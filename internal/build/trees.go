@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/venvpkg/venvpkg/internal/audit"
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/treecache"
 	"github.com/venvpkg/venvpkg/internal/wheel"
@@ -51,7 +52,9 @@ func (t payloadTrees) deb(cacheTag string, compiled bool) []pkg.Tree {
 		inst := t.installed[i]
 		tr := pkg.Tree{Name: inst.Name + "-" + inst.Version, Files: t.files(i, cacheTag, compiled)}
 		if t.cache != nil {
-			tr.CacheDir = t.cache.AuxDir(t.wheels[i])
+			if aux := t.cache.AuxDir(t.wheels[i]); aux != "" {
+				tr.CacheDir = filepath.Join(aux, "deb")
+			}
 		}
 		trees = append(trees, tr)
 	}
@@ -64,3 +67,15 @@ func (t payloadTrees) deb(cacheTag string, compiled bool) []pkg.Tree {
 // builds (pybuild.Frontend.EnvCacheDir); the audit refuses its path in
 // the payload with the rest of the cache directory.
 func (b *builder) buildEnvDir() string { return filepath.Join(b.cacheDir, "buildenv") }
+
+// audit lists the trees whose audit results the tree cache keeps: the
+// same files as the .deb's parts, in the entry's aux/audit.
+func (t payloadTrees) audit(cacheTag string, compiled bool) []audit.Tree {
+	var out []audit.Tree
+	for _, tr := range t.deb(cacheTag, compiled) {
+		if tr.CacheDir != "" {
+			out = append(out, audit.Tree{Files: tr.Files, CacheDir: filepath.Join(filepath.Dir(tr.CacheDir), "audit")})
+		}
+	}
+	return out
+}
