@@ -25,6 +25,11 @@ func symbolImports(f *elf.File) ([]elf.ImportedSymbol, []elf.DynamicVersionNeed,
 	if err != nil && !errors.Is(err, elf.ErrNoSymbols) {
 		return nil, nil, err
 	}
+	if f.SectionByType(elf.SHT_GNU_VERNEED) == nil {
+		// An object that needs no symbol versions (numpy ships some)
+		// has no table to read.
+		return syms, nil, nil
+	}
 	needs, err := f.DynamicVersionNeeds()
 	if err != nil {
 		return nil, nil, err
