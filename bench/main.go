@@ -102,11 +102,12 @@ const (
 	toolPip    = "venv + pip + dpkg-deb -Zzstd"
 	toolDh     = "dh-virtualenv (defaults: xz)"
 	toolDhZstd = "dh-virtualenv -Zzstd"
+	toolDpkg   = "dpkg-deb -Zzstd of venvpkg's tree"
 	toolFloor  = "floor: tar | zstd -T0"
 	toolUnzip  = "unzip the wheels"
 )
 
-var toolOrder = []string{toolCold, toolWarm, toolPip, toolDh, toolDhZstd, toolFloor, toolUnzip}
+var toolOrder = []string{toolCold, toolWarm, toolPip, toolDh, toolDhZstd, toolDpkg, toolFloor, toolUnzip}
 
 // result holds every measurement of one bench run.
 type result struct {
@@ -266,6 +267,10 @@ func benchScale(ctx context.Context, cfg config, bin string, w *workload) (map[s
 			if out, err := exec.CommandContext(ctx, "dpkg-deb", "-x", coldDeb, tree).CombinedOutput(); err != nil {
 				return nil, fmt.Errorf("dpkg-deb -x %s: %w\n%s", coldDeb, err, out)
 			}
+			// The same tree with venvpkg's control member, for dpkg-deb -b.
+			if out, err := exec.CommandContext(ctx, "dpkg-deb", "-R", coldDeb, tree+"-deb").CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("dpkg-deb -R %s: %w\n%s", coldDeb, err, out)
+			}
 		}
 		if err := editLine(w.Project, round); err != nil {
 			return nil, err
@@ -286,6 +291,14 @@ func benchScale(ctx context.Context, cfg config, bin string, w *workload) (map[s
 			if err := step(toolDhZstd, func(d string) (sample, error) { return runDh(ctx, cfg, w, d, "-Zzstd") }); err != nil {
 				return nil, err
 			}
+		}
+		if err := step(toolDpkg, func(d string) (sample, error) {
+			out := filepath.Join(d, "tree.deb")
+			s, err := run(ctx, d, nil, "dpkg-deb", "--root-owner-group", "-Zzstd", "-b", tree+"-deb", out)
+			s.Size = fileSize(out)
+			return s, err
+		}); err != nil {
+			return nil, err
 		}
 		if err := step(toolFloor, func(d string) (sample, error) {
 			out := filepath.Join(d, "tree.tar.zst")
@@ -331,11 +344,12 @@ func slug(s string) string {
 func runVenvpkg(ctx context.Context, cfg config, bin string, w *workload, cache, dir string) (sample, string, error) {
 	out := filepath.Join(dir, "out")
 	env := []string{"VENVPKG_CACHE_DIR=" + cache, "SOURCE_DATE_EPOCH=1700000000"}
-	s, err := run(ctx, dir, env, bin, "build", w.Project, "-q", "--no-index",
+	s, log, err := runOutput(ctx, dir, env, bin, "build", w.Project, "-v", "--no-index",
 		"--find-links", w.Wheels, "--find-links", "/usr/share/python-wheels", "--python", cfg.Python, "--out", out)
 	if err != nil {
 		return s, "", err
 	}
+	s.Stages = stageTimes(log)
 	debs, _ := filepath.Glob(filepath.Join(out, "*.deb"))
 	if len(debs) != 1 {
 		return s, "", fmt.Errorf("venvpkg wrote %d packages into %s, want one", len(debs), out)

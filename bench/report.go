@@ -139,6 +139,7 @@ func renderMarkdown(cfg config, res *result) string {
 			fmt.Fprintf(&b, "| %s | %s | %s – %s | %s | %s | %s | %s |\n", cell(t), secs(s.Wall), secs(s.WallMin), secs(s.WallMax),
 				secs(s.CPU), mb(s.RSS), mb(s.Size), ratio(s.Wall, cold))
 		}
+		writeStages(&b, st[toolCold], st[toolWarm])
 	}
 
 	b.WriteString("\n## Targets\n\n")
@@ -292,4 +293,25 @@ func renderSVG(res *result) string {
 <text x="10" y="22" font-size="15" font-weight="bold">Median wall time to package the bench web service (log scale, lower is better)</text>
 %s%s</svg>
 `, left+barW+90, height, axis.String(), body.String())
+}
+
+// stageOrder lists venvpkg's stages as its -v log names them; packaging is auditing plus writing packages.
+var stageOrder = []string{"probing interpreter", "reading lock", "selecting artifacts", "building project", "installing",
+	"auditing", "writing packages", "packaging"}
+
+// writeStages tables the median time of each of venvpkg's stages in the cold and the warm build.
+func writeStages(b *strings.Builder, cold, warm stats) {
+	if len(cold.Stages) == 0 && len(warm.Stages) == 0 {
+		return
+	}
+	b.WriteString("\nWhere venvpkg's time goes (median of each stage, from `venvpkg build -v`):\n\n")
+	b.WriteString("| stage | cold | warm |\n|---|---:|---:|\n")
+	for _, name := range stageOrder {
+		c, okc := cold.Stages[name]
+		w, okw := warm.Stages[name]
+		if !okc && !okw {
+			continue
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |\n", name, secs(c), secs(w))
+	}
 }

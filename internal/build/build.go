@@ -549,6 +549,7 @@ func (b *builder) warn(msg string) {
 }
 
 func (b *builder) packageIt(ctx context.Context) error {
+	start := time.Now()
 	// The build dirs of every build, not only this one: trees reused from
 	// the cache were staged by earlier builds.
 	forbidden := []string{filepath.Join(filepath.Dir(b.tmp), buildDirPattern), b.projDir, b.cacheDir}
@@ -577,6 +578,7 @@ func (b *builder) packageIt(ctx context.Context) error {
 		}
 		b.warn(msg)
 	}
+	b.log.Debugf("auditing: done in %s", time.Since(start).Round(time.Millisecond))
 	var interpPkg string
 	var depends []string
 	if b.dist == nil {
@@ -630,7 +632,12 @@ func (b *builder) packageIt(ctx context.Context) error {
 		Compression: cmp.Or(b.cfg.Tool.Compression, "zstd"),
 		Trees:       b.trees.deb(b.py.CacheTag, !b.opts.NoCompile),
 	}
-	return b.writePackages(ctx, p, v)
+	start = time.Now()
+	if err := b.writePackages(ctx, p, v); err != nil {
+		return err
+	}
+	b.log.Debugf("writing packages: done in %s", time.Since(start).Round(time.Millisecond))
+	return nil
 }
 
 // interpreterDepends names the package that provides the target interpreter:
