@@ -26,8 +26,12 @@ import (
 )
 
 // VenvGroup names the files of the virtualenv itself (interpreter links,
-// pyvenv.cfg, activate scripts, the SBOM) in the report.
-const VenvGroup = "(virtualenv)"
+// pyvenv.cfg, activate scripts, the SBOM) in the report, and InterpGroup
+// those of a bundled interpreter.
+const (
+	VenvGroup   = "(virtualenv)"
+	InterpGroup = "(bundled interpreter)"
+)
 
 // Package is what the report shows about one package file.
 type Package struct {
@@ -128,6 +132,8 @@ func FromTree(t *payload.Tree, name string) (*Package, error) {
 		p.Prefix = commonPrefix(dists)
 	}
 	venv := &Dist{Name: VenvGroup}
+	interp := &Dist{Name: InterpGroup}
+	interpRoot := bundledRoot(bom)
 	for _, f := range t.Files {
 		p.FileCount++
 		rel := strings.TrimPrefix(strings.TrimPrefix(f.Path, p.Prefix), "/")
@@ -137,6 +143,8 @@ func FromTree(t *payload.Tree, name string) (*Package, error) {
 		d := venv
 		if o := owner[f.Path]; o != nil {
 			d = byName[o.Key()]
+		} else if interpRoot != "" && strings.HasPrefix(f.Path, interpRoot+"/") {
+			d = interp
 		}
 		d.Size += f.Size
 		row := File{Path: rel, Size: f.Size, Owner: d.Name}
@@ -146,8 +154,11 @@ func FromTree(t *payload.Tree, name string) (*Package, error) {
 	bySize := func(a, b File) int { return cmp.Or(cmp.Compare(b.Size, a.Size), strings.Compare(a.Path, b.Path)) }
 	slices.SortFunc(p.Largest, bySize)
 	p.Largest = p.Largest[:min(len(p.Largest), maxLargest)]
-	for _, d := range append(p.Dists, venv) {
+	for _, d := range append(p.Dists, venv, interp) {
 		slices.SortFunc(d.Files, bySize)
+	}
+	if len(interp.Files) > 0 {
+		p.Dists = append(p.Dists, interp)
 	}
 	slices.SortFunc(p.Dists, func(a, b *Dist) int { return cmp.Or(cmp.Compare(b.Size, a.Size), strings.Compare(a.Name, b.Name)) })
 	if len(venv.Files) > 0 {
@@ -184,6 +195,22 @@ func licensesOf(bom *cdx.BOM, d *payload.Distribution) *cdx.Licenses {
 	return ls
 }
 
+// bundledRoot is the directory of a bundled interpreter inside the
+// payload (the parent of its bin/), or "".
+func bundledRoot(bom *cdx.BOM) string {
+	if bom == nil || bom.Components == nil {
+		return ""
+	}
+	for _, c := range *bom.Components {
+		if c.Type == cdx.ComponentTypePlatform && strings.Join(sbom.Property(&c, sbom.PropInterpreter), "") == sbom.InterpreterBundled {
+			if exe := strings.Join(sbom.Property(&c, sbom.PropPath), ""); exe != "" {
+				return path.Dir(path.Dir(exe))
+			}
+		}
+	}
+	return ""
+}
+
 func commonPrefix(dists []*payload.Distribution) string {
 	for _, d := range dists {
 		// <prefix>/lib/pythonX.Y/site-packages/<name>.dist-info
@@ -195,7 +222,7 @@ func commonPrefix(dists []*payload.Distribution) string {
 // describeBOM fills the project, the interpreter and the reason of each
 // dependency from the SBOM (or says what is unknown without one).
 func (p *Package) describeBOM(bom *cdx.BOM, t *payload.Tree) {
-	libs := map[string]string{} // Debian package → reason
+	libs := map[string]string{} // Debian package or soname → reason
 	interpPkg, interpPath := "", ""
 	p.Interpreter = "not recorded (the package has no SBOM)"
 	if bom != nil {
@@ -219,7 +246,12 @@ func (p *Package) describeBOM(bom *cdx.BOM, t *payload.Tree) {
 					for _, f := range sbom.Property(&c, sbom.PropNeededBy) {
 						files = append(files, strings.TrimPrefix(strings.TrimPrefix(f, p.Prefix), "/"))
 					}
-					libs[c.Name] = fmt.Sprintf("%s, needed by %s", strings.Join(sbom.Property(&c, sbom.PropSoname), ", "), strings.Join(files, ", "))
+					sonames := sbom.Property(&c, sbom.PropSoname)
+					reason := fmt.Sprintf("%s, needed by %s", strings.Join(sonames, ", "), strings.Join(files, ", "))
+					libs[c.Name] = reason
+					for _, so := range sonames {
+						libs[so] = fmt.Sprintf("%s (Debian package %s), needed by %s", so, c.Name, strings.Join(files, ", "))
+					}
 				}
 			}
 		}
@@ -229,13 +261,14 @@ func (p *Package) describeBOM(bom *cdx.BOM, t *payload.Tree) {
 	}
 	for _, d := range t.Package.Depends {
 		name := strings.Fields(strings.Split(d, "|")[0])[0]
+		name, _, _ = strings.Cut(name, "(") // rpm: libpq.so.5()(64bit), libc.so.6(GLIBC_2.14)(64bit)
 		var reason string
 		switch {
 		case name == interpPkg || (interpPath != "" && name == interpPath):
 			reason = "the interpreter the virtualenv links to"
 		case libs[name] != "":
 			reason = libs[name]
-		case name == "libc6":
+		case name == "libc6" || strings.HasPrefix(name, "libc.so.") || strings.HasPrefix(name, "libm.so.") || strings.HasPrefix(name, "ld-linux") || strings.HasPrefix(name, "rtld"):
 			reason = "the C library, which every ELF object of the payload links to"
 		case !p.HasSBOM:
 			reason = "unknown: the package has no SBOM"

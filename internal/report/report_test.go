@@ -2,10 +2,18 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/audit"
+	"github.com/venvpkg/venvpkg/internal/payload"
+	"github.com/venvpkg/venvpkg/internal/sbom"
 )
 
 func TestSquarify(t *testing.T) {
@@ -81,6 +89,87 @@ func TestBytes(t *testing.T) {
 	for n, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 5 << 20: "5.0 MiB", -2048: "-2.0 KiB", 3 << 30: "3.0 GiB"} {
 		if got := Bytes(n); got != want {
 			t.Errorf("Bytes(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func writeFile(t *testing.T, root, p string, data []byte) {
+	t.Helper()
+	full := filepath.Join(root, p)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFromTree reads a staged payload with a bundled interpreter and a
+// C extension needing libpq: the report groups the interpreter's files,
+// and gives every Depends and rpm Requires entry its reason.
+func TestFromTree(t *testing.T) {
+	root := t.TempDir()
+	site := "/opt/venvs/app/lib/python3.12/site-packages"
+	writeFile(t, root, site+"/psycopg2/_psycopg.so", make([]byte, 3000))
+	writeFile(t, root, site+"/psycopg2-2.9.9.dist-info/METADATA", []byte("Metadata-Version: 2.1\nName: psycopg2\nVersion: 2.9.9\nLicense: LGPL with exceptions\n"))
+	writeFile(t, root, site+"/psycopg2-2.9.9.dist-info/RECORD", []byte("psycopg2/_psycopg.so,,\npsycopg2-2.9.9.dist-info/METADATA,,\n"))
+	writeFile(t, root, "/opt/venvs/app/python/lib/libpython3.12.so.1.0", make([]byte, 5000))
+	writeFile(t, root, "/opt/venvs/app/python/bin/python3.12", make([]byte, 100))
+	writeFile(t, root, "/opt/venvs/app/pyvenv.cfg", []byte("home = /opt/venvs/app/python/bin\n"))
+	tree, err := payload.ScanDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dists, err := tree.Distributions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc bytes.Buffer
+	err = sbom.Encode(&doc, sbom.Build(sbom.Input{Project: "app", Package: "app", Prefix: "/opt/venvs/app", Arch: "amd64", Dists: dists,
+		Interpreter: sbom.Interpreter{Implementation: "CPython", Version: "3.12.7", Path: "/opt/venvs/app/python/bin/python3.12", Source: sbom.InterpreterBundled},
+		Libraries:   []audit.Need{{Package: "libpq5", Soname: "libpq.so.5", Files: []string{site + "/psycopg2/_psycopg.so"}}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, root, "/opt/venvs/app/sbom.cdx.json", doc.Bytes())
+	if tree, err = payload.ScanDir(root); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		format  string
+		depends []string
+		want    []string
+	}{
+		{"deb", []string{"libc6 (>= 2.34)", "libpq5 (>= 15)", "ca-certificates"}, []string{
+			"the C library, which every ELF object of the payload links to",
+			"libpq.so.5, needed by lib/python3.12/site-packages/psycopg2/_psycopg.so",
+			"declared by the project ([tool.venvpkg] depends / rpm-requires)"}},
+		{"rpm", []string{"libc.so.6(GLIBC_2.14)(64bit)", "libpq.so.5()(64bit)", "rtld(GNU_HASH)"}, []string{
+			"the C library, which every ELF object of the payload links to",
+			"libpq.so.5 (Debian package libpq5), needed by lib/python3.12/site-packages/psycopg2/_psycopg.so",
+			"the C library, which every ELF object of the payload links to"}},
+	} {
+		tree.Package = &payload.Package{Name: "app", Version: "1.0-1", Arch: "amd64", Format: tt.format, Depends: tt.depends}
+		p, err := FromTree(tree, "app."+tt.format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range p.Depends {
+			got = append(got, d.Reason)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s reasons:\n got %q\nwant %q", tt.format, got, tt.want)
+		}
+		var groups []string
+		for _, d := range p.Dists {
+			groups = append(groups, fmt.Sprintf("%s %d", d.Name, d.Size))
+		}
+		if want := []string{"(bundled interpreter) 5100", "psycopg2 3141", "(virtualenv) " + strconv.Itoa(33+doc.Len())}; !slices.Equal(groups, want) {
+			t.Errorf("groups = %q, want %q", groups, want)
+		}
+		if p.Interpreter != "CPython 3.12.7, bundled interpreter /opt/venvs/app/python/bin/python3.12" {
+			t.Errorf("interpreter = %q", p.Interpreter)
 		}
 	}
 }
