@@ -72,6 +72,21 @@ func TestInRange(t *testing.T) {
 	}
 }
 
+// TestYanked: a yanked release is still installed where a lock pins it;
+// the versions list of a record names it even when no range covers it,
+// and a yanked release inside a range is affected like any other.
+func TestYanked(t *testing.T) {
+	a := Affected{
+		Ranges:   []Range{{Type: "ECOSYSTEM", Events: []Event{{Introduced: "1.0"}, {Fixed: "1.2"}}}},
+		Versions: []string{"0.9.1", "1.0", "1.1"},
+	}
+	for v, want := range map[string]bool{"0.9.1": true, "1.1.3": true, "0.9.2": false, "1.2": false} {
+		if got, _ := affects(a, v, pep440.MustParse(v), true); got != want {
+			t.Errorf("affects(%s) = %v, want %v", v, got, want)
+		}
+	}
+}
+
 func TestVersionsList(t *testing.T) {
 	a := Affected{Versions: []string{"1.0", "1.1", "2.0rc1", "weird-tag"}}
 	for _, tt := range []struct {
