@@ -102,6 +102,7 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 		}
 		written = append(written, sb)
 		b.res.SBOMs = append(b.res.SBOMs, sb)
+		b.log.Debugf("wrote %s", sb)
 		if b.opts.Report {
 			rp, err := b.writeReport(ctx, out)
 			if err != nil {
