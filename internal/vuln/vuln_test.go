@@ -289,3 +289,26 @@ func TestZipAndBadInput(t *testing.T) {
 		t.Errorf("Load(empty dir) = %v", err)
 	}
 }
+
+func TestSeverity(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		r     Record
+		sev   string
+		score float64
+	}{
+		{"CVSS 3.1", Record{Severity: []Severity{{Type: "CVSS_V3", Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}}}, High, 7.5},
+		{"CVSS 3.0", Record{Severity: []Severity{{Type: "CVSS_V3", Score: "CVSS:3.0/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}}}, Critical, 9.8},
+		{"CVSS 4.0", Record{Severity: []Severity{{Type: "CVSS_V4", Score: "CVSS:4.0/AV:N/AC:L/AT:N/PR:N/UI:N/VC:H/VI:H/VA:H/SC:N/SI:N/SA:N"}}}, Critical, 9.3},
+		{"CVSS 2", Record{Severity: []Severity{{Type: "CVSS_V2", Score: "AV:N/AC:M/Au:N/C:P/I:N/A:N"}}}, Medium, 4.3},
+		{"highest of several", Record{Severity: []Severity{{Type: "CVSS_V3", Score: "CVSS:3.1/AV:L/AC:H/PR:H/UI:R/S:U/C:L/I:N/A:N"}, {Type: "CVSS_V3", Score: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}}}, High, 7.5},
+		{"GitHub's word", Record{DatabaseSpecific: map[string]any{"severity": "MODERATE"}}, Medium, 0},
+		{"a broken vector falls back to the word", Record{Severity: []Severity{{Type: "CVSS_V3", Score: "CVSS:3.1/garbage"}}, DatabaseSpecific: map[string]any{"severity": "LOW"}}, Low, 0},
+		{"nothing", Record{}, Unknown, 0},
+	} {
+		sev, score, _ := recordSeverity(&tt.r, "x")
+		if sev != tt.sev || score != tt.score {
+			t.Errorf("%s: severity %q %.1f, want %q %.1f", tt.name, sev, score, tt.sev, tt.score)
+		}
+	}
+}
