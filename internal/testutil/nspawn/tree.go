@@ -32,11 +32,12 @@ import (
 
 // Packages are the Debian packages of the services tree on top of the chroot's minbase: systemd as init, what the
 // packages venvpkg builds depend on, and the servers and tools the real-systemd tests drive (nginx in front of
-// gunicorn, sshd for Ansible, rpm for the .rpm's scriptlets, puppet with puppetlabs-apt for puppet apply).
+// gunicorn, sshd for Ansible, rpm for the .rpm's scriptlets, puppet with puppetlabs-apt and the gnupg it
+// insists on for puppet apply).
 var Packages = []string{
 	"systemd", "systemd-sysv", "dbus", "iproute2", "iputils-ping", "procps", "curl", "ca-certificates",
 	"python3.11", "python3-apt",
-	"nginx", "openssh-server", "sudo", "rpm",
+	"nginx", "openssh-server", "sudo", "rpm", "gnupg",
 	"puppet", "puppet-module-puppetlabs-apt",
 }
 
@@ -125,6 +126,18 @@ func tree(ctx context.Context, t testing.TB, cacheDir string) (string, error) {
 	if err := os.Rename(tmp, dir); err != nil {
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("moving the extracted tree into place: %w", err)
+	}
+	// Trees of other package lists or versions of this code are stale: remove them (half a gigabyte each).
+	stale, err := filepath.Glob(filepath.Join(cacheDir, "services-*"))
+	if err != nil {
+		return "", err
+	}
+	for _, p := range stale {
+		if name := filepath.Base(p); name != key && name != key+".tar" {
+			if err := os.RemoveAll(p); err != nil {
+				return "", fmt.Errorf("removing the stale tree %s: %w", p, err)
+			}
+		}
 	}
 	return dir, nil
 }
