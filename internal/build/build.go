@@ -249,7 +249,7 @@ func (b *builder) prepare(ctx context.Context) error {
 	if err := b.loadSigner(); err != nil {
 		return err
 	}
-	return nil
+	return b.validate()
 }
 
 // loadSigner loads the RPM signing key from --sign-key or
@@ -610,10 +610,7 @@ func (b *builder) packageIt(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("project version %q: %w", b.res.Version, err)
 	}
-	maint := b.cfg.Maintainer()
-	if maint == "" {
-		return fmt.Errorf("%s: no maintainer: set [tool.venvpkg] maintainer = \"Name <email>\" or [project] maintainers/authors with an email", b.cfg.File)
-	}
+	maint := b.cfg.Maintainer() // validate made sure there is one
 	if err := os.MkdirAll(b.outDir, 0o755); err != nil {
 		return fmt.Errorf("creating --out directory: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -412,6 +413,11 @@ func (c *Config) validate() error {
 	if err := c.validateIgnores(); err != nil {
 		return err
 	}
+	for _, d := range c.Tool.Depends {
+		if err := ValidDebianRelations(d); err != nil {
+			return fmt.Errorf("%s: [tool.venvpkg] depends: %w", c.File, err)
+		}
+	}
 	for _, r := range c.Tool.RPMRequires {
 		if strings.TrimSpace(r) == "" || strings.ContainsAny(r, ",\r\n") {
 			return fmt.Errorf("%s: [tool.venvpkg] rpm-requires: %q must be one requirement such as \"libpq >= 13\"", c.File, r)
@@ -520,11 +526,20 @@ func ValidRelease(r string) error {
 // validateSources checks index-url, extra-index-urls and find-links: index
 // URLs are absolute http(s) URLs; find-links entries are directories or
 // http(s)/file URLs.
+// ValidIndexURL checks that v is an http(s) URL with a host, as an index URL or a find-links page must be; the
+// error hides the URL's credentials.
+func ValidIndexURL(v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an http(s) URL such as \"https://pypi.org/simple/\"", redactURL(v))
+	}
+	return nil
+}
+
 func (c *Config) validateSources() error {
 	check := func(key, v string) error {
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("%s: [tool.venvpkg] %s: %q is not an http(s) URL such as \"https://pypi.org/simple/\"", c.File, key, redactURL(v))
+		if err := ValidIndexURL(v); err != nil {
+			return fmt.Errorf("%s: [tool.venvpkg] %s: %w", c.File, key, err)
 		}
 		return nil
 	}
@@ -600,4 +615,24 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+// debianRelation is one alternative of a Debian relationship field (Debian Policy 7.1): a package name, an
+// optional architecture qualifier, an optional version restriction, an optional architecture restriction list
+// and optional build profiles.
+var debianRelation = regexp.MustCompile(`^([a-z0-9][a-z0-9+.-]+)(:[a-z0-9-]+)?` +
+	`([ \t]*\([ \t]*(<<|<=|=|>=|>>)[ \t]*([0-9][A-Za-z0-9.+~:-]*)[ \t]*\))?` +
+	`([ \t]*\[[a-z0-9 !-]+\])?([ \t]*<[a-z0-9 !.-]+>)*$`)
+
+// ValidDebianRelations checks s as the entries of a Depends field in Debian's syntax: relations separated by
+// commas, alternatives by "|", as in "libpq5 (>= 15) | libpq-dev, tzdata".
+func ValidDebianRelations(s string) error {
+	for _, rel := range strings.Split(s, ",") {
+		for _, alt := range strings.Split(rel, "|") {
+			if a := strings.TrimSpace(alt); !debianRelation.MatchString(a) {
+				return fmt.Errorf("%q is not a Debian relation: write a package name with an optional version, such as \"libpq5 (>= 15)\" (alternatives with |)", strings.TrimSpace(s))
+			}
+		}
+	}
+	return nil
 }

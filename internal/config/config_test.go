@@ -110,3 +110,32 @@ func TestPythonDist(t *testing.T) {
 		}
 	}
 }
+
+func TestValidDebianRelations(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"libpq5", true},
+		{"libpq5 (>= 15)", true},
+		{"libpq5 (>=15)", true},
+		{"libpq5 (<< 16~)", true},
+		{"libc6 (>= 2.36), tzdata", true},
+		{"default-mta | mail-transport-agent", true},
+		{"libfoo1:amd64 (= 1:2.0-1)", true},
+		{"libfoo [amd64 arm64]", true},
+		{"", false},
+		{"LibPQ5", false},
+		{"libpq5 >= 15", false},
+		{"libpq5 (> 15)", false},
+		{"libpq5 (>= )", false},
+		{"libpq5,", false},
+		{"libpq5 | ", false},
+		{"libpq5 (>= 15\n)", false},
+	}
+	for _, tt := range tests {
+		if err := ValidDebianRelations(tt.in); (err == nil) != tt.ok {
+			t.Errorf("ValidDebianRelations(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}

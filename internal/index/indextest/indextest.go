@@ -130,6 +130,17 @@ func (s *Server) Hits(path string) int {
 	return s.hits[path]
 }
 
+// Requests returns how many requests the server received, on any path.
+func (s *Server) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, h := range s.hits {
+		n += h
+	}
+	return n
+}
+
 // IndexURL is the simple API root.
 func (s *Server) IndexURL() string { return s.URL + "/simple/" }
 
