@@ -107,7 +107,7 @@ const (
 	toolUnzip  = "unzip the wheels"
 )
 
-var toolOrder = []string{toolCold, toolWarm, toolPip, toolDh, toolDhZstd, toolDpkg, toolFloor, toolUnzip}
+var toolOrder = []string{toolCold, toolWarm, toolBundledCold, toolBundledWarm, toolPip, toolDh, toolDhZstd, toolDpkg, toolFloor, toolUnzip}
 
 // result holds every measurement of one bench run.
 type result struct {
@@ -165,6 +165,10 @@ func bench(ctx context.Context, cfg config) (err error) {
 	if err != nil {
 		return err
 	}
+	bundled, err := prepareBundled(ctx, cfg)
+	if err != nil {
+		return err
+	}
 	res := &result{Runs: cfg.Runs, Stats: map[int]map[string]stats{}, Started: start.UTC()}
 	res.Machine = describeMachine(ctx, cfg.Python)
 	for _, scale := range cfg.Scales {
@@ -184,7 +188,7 @@ func bench(ctx context.Context, cfg config) (err error) {
 			return profileBuild(ctx, cfg, w, cache, cfg.Profile+"-warm.pprof")
 		}
 		cfg.Log("scale %d×: %d wheels, %d files, %.1f MB unpacked", scale, len(w.WheelList), w.Files, float64(w.Bytes)/1e6)
-		st, err := benchScale(ctx, cfg, bin, w)
+		st, err := benchScale(ctx, cfg, bin, w, bundled)
 		if err != nil {
 			return fmt.Errorf("%d× workload: %w", scale, err)
 		}
@@ -223,7 +227,7 @@ func ensureTools(ctx context.Context, cfg config) error {
 }
 
 // benchScale runs every tool cfg.Runs times on w, interleaved, and summarises the samples.
-func benchScale(ctx context.Context, cfg config, bin string, w *workload) (map[string]stats, error) {
+func benchScale(ctx context.Context, cfg config, bin string, w *workload, bundled *bundledInputs) (map[string]stats, error) {
 	samples := map[string][]sample{}
 	skipped := map[string]string{}
 	dh := cfg.DhMaxScale >= w.Scale
@@ -278,6 +282,24 @@ func benchScale(ctx context.Context, cfg config, bin string, w *workload) (map[s
 		if err := step(toolWarm, func(d string) (sample, error) {
 			s, _, err := runVenvpkg(ctx, cfg, bin, w, cache, d)
 			return s, err
+		}); err != nil {
+			return nil, err
+		}
+		project, err := bundledProject(w)
+		if err != nil {
+			return nil, err
+		}
+		bundledCache := filepath.Join(dir, "venvpkg-bundled-cache")
+		if err := step(toolBundledCold, func(d string) (sample, error) {
+			return runBundled(ctx, bin, w, bundled, project, bundledCache, d)
+		}); err != nil {
+			return nil, err
+		}
+		if err := editLine(project, round+100); err != nil {
+			return nil, err
+		}
+		if err := step(toolBundledWarm, func(d string) (sample, error) {
+			return runBundled(ctx, bin, w, bundled, project, bundledCache, d)
 		}); err != nil {
 			return nil, err
 		}

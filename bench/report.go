@@ -265,6 +265,7 @@ func renderSVG(res *result) string {
 	colors := map[string]string{
 		toolCold: "#1f77b4", toolWarm: "#2ca02c", toolPip: "#ff7f0e", toolDh: "#d62728",
 		toolDhZstd: "#9467bd", toolFloor: "#7f7f7f", toolUnzip: "#bcbd22",
+		toolBundledCold: "#17becf", toolBundledWarm: "#8c564b",
 	}
 	x := func(v float64) float64 {
 		return left + barW*(math.Log10(v)-math.Log10(lo))/(math.Log10(hi)-math.Log10(lo))

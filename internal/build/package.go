@@ -196,6 +196,11 @@ func (b *builder) lintianOverrides() []pkg.LintianOverride {
 	if !b.opts.NoCompile {
 		ovs = append(ovs, pkg.LintianOverride{Tag: "package-installs-python-pycache-dir", Reason: "the bytecode is compiled for the bundled virtualenv with hash-based validation, not for Debian's python3 site-packages, and the services' read-only file system could not write it"})
 	}
+	if b.dist != nil {
+		ovs = append(ovs,
+			pkg.LintianOverride{Tag: "embedded-library", Reason: "the bundled python-build-standalone CPython links its own zlib, bzip2, expat and ncurses statically so that it runs on any glibc Linux (docs/interpreter.md)"},
+			pkg.LintianOverride{Tag: "unstripped-binary-or-object", Reason: "the bundled interpreter is shipped as its python-build-standalone archive has it; an install_only_stripped archive has no symbols"})
+	}
 	if b.hasVenvScripts() {
 		ovs = append(ovs, pkg.LintianOverride{Tag: "unusual-interpreter", Reason: "console scripts run the virtualenv's own python, which links to the target interpreter"})
 	}

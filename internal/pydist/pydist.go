@@ -38,7 +38,7 @@ import (
 )
 
 // schema changes whenever the layout or the preparation of an entry does.
-const schema = "venvpkg-pydist 1"
+const schema = "venvpkg-pydist 3"
 
 // Source names the interpreter to bundle: exactly one of URL and Path.
 type Source struct {
@@ -231,6 +231,12 @@ func Prepare(ctx context.Context, src Source, opts Options) (_ *Dist, err error)
 	}
 	if err := relocate(dst, opts.Prefix, exe, pythonJSON); err != nil {
 		return nil, fmt.Errorf("python-dist %s: relocating to %s: %w", src, opts.Prefix, err)
+	}
+	if err := fixScripts(dst, opts.Prefix, exe); err != nil {
+		return nil, fmt.Errorf("python-dist %s: %w", src, err)
+	}
+	if err := normalizeModes(dst); err != nil {
+		return nil, fmt.Errorf("python-dist %s: %w", src, err)
 	}
 	py, err := interp.Probe(ctx, filepath.Join(dst, exe), "")
 	if err != nil {

@@ -112,6 +112,18 @@ print(ssl.create_default_context().cert_store_stats()["x509_ca"] > 0)`).Combined
 			t.Errorf("%s still names /install", f)
 		}
 	}
+	pip, err := os.ReadFile(filepath.Join(top, "bin/pip3.11"))
+	if err != nil || !strings.HasPrefix(string(pip), "#!"+prefix+"/bin/python3.11\n# -*- coding: utf-8 -*-\n") {
+		t.Errorf("bin/pip3.11 starts %.80q (%v), want a #! line naming the final interpreter", pip, err)
+	}
+	if cgi, err := os.ReadFile(filepath.Join(top, "lib/python3.11/cgi.py")); err != nil || !strings.HasPrefix(string(cgi), "#!"+prefix+"/bin/python3.11\n") {
+		t.Errorf("lib/python3.11/cgi.py starts %.80q (%v), want a #! line naming the final interpreter", cgi, err)
+	}
+	for _, f := range []string{"lib/libpython3.11.so.1.0", "lib/python3.11/base64.py"} {
+		if st, err := os.Stat(filepath.Join(top, f)); err != nil || st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: mode %v (%v), want 0644", f, st.Mode(), err)
+		}
+	}
 	var pyc, py int
 	err = filepath.WalkDir(top, func(p string, e fs.DirEntry, err error) error {
 		if err != nil {

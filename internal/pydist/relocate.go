@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -202,4 +203,64 @@ func removeBytecode(dir string) error {
 		}
 	}
 	return nil
+}
+
+// shellTrampoline starts the scripts python-build-standalone rewrites
+// (bin/pip, bin/pydoc3, lib/python3.X/cgi.py, python-config.py): a
+// sh/Python polyglot that finds the interpreter beside itself at run time.
+var shellTrampoline = regexp.MustCompile(`^#!/bin/sh\n'''exec' [^\n]*\n' '''\n`)
+
+// fixScripts gives every file of the prefix that starts with the trampoline
+// a plain #! line naming the interpreter's final path: the prefix is known,
+// and sh cannot parse the Python that follows the trampoline (lintian runs
+// sh -n on #!/bin/sh scripts).
+func fixScripts(dir, final, exe string) error {
+	head := []byte("#!/bin/sh\n'''exec'")
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		buf := make([]byte, len(head))
+		n, _ := io.ReadFull(f, buf)
+		f.Close()
+		if !bytes.Equal(buf[:n], head) {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		loc := shellTrampoline.FindIndex(data)
+		if loc == nil {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		out := append([]byte("#!"+final+"/"+exe+"\n"), data[loc[1]:]...)
+		return os.WriteFile(p, out, info.Mode().Perm())
+	})
+}
+
+// normalizeModes makes the shared objects and the Python sources of the
+// prefix 0644: neither is run directly (Debian's policy for libraries, and
+// lintian's python3-script-but-no-python3-dep for stdlib modules with a
+// #! line).
+func normalizeModes(dir string) error {
+	bin := filepath.Join(dir, "bin") + string(filepath.Separator)
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() || strings.HasPrefix(p, bin) {
+			return err
+		}
+		name := d.Name()
+		if strings.HasSuffix(name, ".py") || strings.HasSuffix(name, ".so") || strings.Contains(name, ".so.") {
+			return os.Chmod(p, 0o644)
+		}
+		return nil
+	})
 }

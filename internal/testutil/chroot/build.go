@@ -16,10 +16,15 @@ import (
 // DefaultMirror is used when the host's apt sources name no Debian mirror.
 const DefaultMirror = "http://deb.debian.org/debian"
 
-// Tarball returns the path of the cached root filesystem tarball in cacheDir, building it first when it is missing.
-// A lock file in cacheDir makes concurrent callers (two test binaries at once) wait for one build.
+// Tarball returns the path of the cached bookworm root filesystem tarball in cacheDir, building it first when it
+// is missing. A lock file in cacheDir makes concurrent callers (two test binaries at once) wait for one build.
 func Tarball(ctx context.Context, cacheDir string) (string, error) {
-	tarball := filepath.Join(cacheDir, tarballName)
+	return SuiteTarball(ctx, cacheDir, Suite)
+}
+
+// SuiteTarball is Tarball for another Debian release (bullseye, trixie).
+func SuiteTarball(ctx context.Context, cacheDir, suite string) (string, error) {
+	tarball := filepath.Join(cacheDir, suite+"-minbase.tar")
 	if _, err := os.Stat(tarball); err == nil {
 		return tarball, nil
 	}
@@ -43,15 +48,15 @@ func Tarball(ctx context.Context, cacheDir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := build(ctx, cacheDir, tarball, mirror, security); err != nil {
-		return "", fmt.Errorf("building the %s chroot from %s: %w", Suite, mirror, err)
+	if err := build(ctx, cacheDir, tarball, suite, mirror, security); err != nil {
+		return "", fmt.Errorf("building the %s chroot from %s: %w", suite, mirror, err)
 	}
 	return tarball, nil
 }
 
 // build runs debootstrap into a temp directory in cacheDir, configures apt, fetches the package lists and writes
 // the tarball through a temp file and a rename.
-func build(ctx context.Context, cacheDir, tarball, mirror, security string) (err error) {
+func build(ctx context.Context, cacheDir, tarball, suite, mirror, security string) (err error) {
 	root, err := os.MkdirTemp(cacheDir, "build-")
 	if err != nil {
 		return err
@@ -71,13 +76,13 @@ func build(ctx context.Context, cacheDir, tarball, mirror, security string) (err
 	if err := os.MkdirAll(apt, 0o755); err != nil {
 		return err
 	}
-	args := []string{"--variant=minbase", "--cache-dir=" + apt, Suite, root, mirror}
+	args := []string{"--variant=minbase", "--cache-dir=" + apt, suite, root, mirror}
 	if out, err := exec.CommandContext(ctx, "debootstrap", args...).CombinedOutput(); err != nil {
 		return fmt.Errorf("debootstrap %s: %w\n%s", strings.Join(args, " "), err, tail(out, 4000))
 	}
-	sources := fmt.Sprintf("deb %s %s main\ndeb %s %s-updates main\n", mirror, Suite, mirror, Suite)
+	sources := fmt.Sprintf("deb %s %s main\ndeb %s %s-updates main\n", mirror, suite, mirror, suite)
 	if security != "" {
-		sources += fmt.Sprintf("deb %s %s-security main\n", security, Suite)
+		sources += fmt.Sprintf("deb %s %s-security main\n", security, suite)
 	}
 	files := map[string]string{
 		"etc/apt/sources.list":                    sources,

@@ -1,5 +1,5 @@
-// Package chroot gives tests a clean Debian bookworm root filesystem to install .deb files into with apt and dpkg,
-// the way a user's machine would. The first use builds it with debootstrap (variant minbase) from the host's Debian
+// Package chroot gives tests a clean Debian root filesystem (bookworm; NewSuite makes bullseye and trixie ones
+// too) to install .deb files into with apt and dpkg, the way a user's machine would. The first use builds it with debootstrap (variant minbase) from the host's Debian
 // mirror and caches it as a tarball; every New extracts a fresh copy, mounts /proc and /dev into it, and unmounts
 // them when the test ends. Packages that apt downloads inside a chroot are kept in a cache shared by all chroots.
 //
@@ -23,11 +23,8 @@ import (
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
-// Suite is the Debian release every chroot is made of.
+// Suite is the Debian release New makes chroots of.
 const Suite = "bookworm"
-
-// tarballName is the cached root filesystem inside the cache directory.
-const tarballName = Suite + "-minbase.tar"
 
 // env is the whole environment of every command run inside a chroot.
 var env = []string{
@@ -53,10 +50,20 @@ type Chroot struct {
 // takes minutes; later calls only extract the cached tarball.
 func New(t testing.TB) *Chroot {
 	t.Helper()
+	return NewSuite(t, Suite)
+}
+
+// NewSuite is New for another Debian release, such as bullseye or trixie. Each release has its own cache
+// directory (tarball, lock, apt archives) in the test cache: chroot for bookworm, chroot-<suite> for the others.
+func NewSuite(t testing.TB, suite string) *Chroot {
+	t.Helper()
 	testutil.NeedRoot(t, "a chroot (debootstrap, mount and chroot)")
 	ctx := context.Background()
 	cacheDir := filepath.Join(testutil.CacheDir(), "chroot")
-	tarball, err := Tarball(ctx, cacheDir)
+	if suite != Suite {
+		cacheDir += "-" + suite
+	}
+	tarball, err := SuiteTarball(ctx, cacheDir, suite)
 	if err != nil {
 		t.Fatal(err)
 	}

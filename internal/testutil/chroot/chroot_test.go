@@ -180,3 +180,22 @@ func containsPrefix(names []string, prefix string) bool {
 	}
 	return false
 }
+
+// TestSuites makes a chroot of each other Debian release the bundled-interpreter tests install into and checks
+// that it is that release, with no python3.
+func TestSuites(t *testing.T) {
+	if testing.Short() {
+		t.Skip("debootstraps two Debian releases on first use")
+	}
+	for suite, version := range map[string]string{"bullseye": "11.", "trixie": "13."} {
+		t.Run(suite, func(t *testing.T) {
+			c := NewSuite(t, suite)
+			if got := c.Run(t, "cat", "/etc/debian_version"); !strings.HasPrefix(got, version) {
+				t.Errorf("%s chroot: /etc/debian_version = %q, want %s*", suite, got, version)
+			}
+			if _, err := c.RunErr("test", "-e", "/usr/bin/python3"); err == nil {
+				t.Errorf("the minbase %s chroot has python3", suite)
+			}
+		})
+	}
+}

@@ -39,6 +39,7 @@ const (
 	V311 = "3.11.11"
 	V314 = "3.14.6"
 
+	module311 = "github.com/kluctl/go-embed-python@v0.0.0-3.11.11-20241219-1"
 	module314 = "github.com/kluctl/go-embed-python@v0.0.0-3.14.6-20260610-1"
 )
 
@@ -86,6 +87,10 @@ func Make(ctx context.Context, cacheDir, version string) (*Archive, error) {
 			if _, err := python.NewEmbeddedPythonWithTmpDir(a.Dir, false); err != nil {
 				return nil, fmt.Errorf("extracting go-embed-python %s: %w", version, err)
 			}
+			// The API writes symlinks as copies; a real archive has them.
+			if err := restoreSymlinks(ctx, module311, a.Dir); err != nil {
+				return nil, err
+			}
 		case V314:
 			if err := extractModule(ctx, module314, a.Dir); err != nil {
 				return nil, err
@@ -116,8 +121,9 @@ type fileList struct {
 	} `json:"files"`
 }
 
-// extractModule downloads the module with the go command and lays its linux-amd64 data out in dst, symlinks kept.
-func extractModule(ctx context.Context, mod, dst string) error {
+// moduleData returns the module's linux-amd64 data directory and its files.json, downloading the module with the
+// go command when the module cache lacks it.
+func moduleData(ctx context.Context, mod string) (string, *fileList, error) {
 	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", mod)
 	cmd.Dir = os.TempDir()
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GO111MODULE=on")
@@ -127,20 +133,50 @@ func extractModule(ctx context.Context, mod, dst string) error {
 		if errors.As(err, &ee) {
 			out = append(out, ee.Stderr...)
 		}
-		return fmt.Errorf("go mod download %s: %w\n%s", mod, err, out)
+		return "", nil, fmt.Errorf("go mod download %s: %w\n%s", mod, err, out)
 	}
 	var info struct{ Dir, Error string }
 	if err := json.Unmarshal(out, &info); err != nil || info.Dir == "" {
-		return fmt.Errorf("go mod download %s: %v %s\n%s", mod, err, info.Error, out)
+		return "", nil, fmt.Errorf("go mod download %s: %v %s\n%s", mod, err, info.Error, out)
 	}
 	data := filepath.Join(info.Dir, "python", "internal", "data", "linux-amd64")
 	raw, err := os.ReadFile(filepath.Join(data, "files.json"))
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	var fl fileList
 	if err := json.Unmarshal(raw, &fl); err != nil {
-		return fmt.Errorf("%s/files.json: %w", data, err)
+		return "", nil, fmt.Errorf("%s/files.json: %w", data, err)
+	}
+	return data, &fl, nil
+}
+
+// restoreSymlinks turns the files that files.json lists as symlinks back into symlinks.
+func restoreSymlinks(ctx context.Context, mod, dir string) error {
+	_, fl, err := moduleData(ctx, mod)
+	if err != nil {
+		return err
+	}
+	for _, f := range fl.Files {
+		if f.Mode&fs.ModeSymlink == 0 {
+			continue
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		if err := os.Symlink(f.Symlink, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// extractModule lays the module's linux-amd64 data out in dst, symlinks kept.
+func extractModule(ctx context.Context, mod, dst string) error {
+	data, fl, err := moduleData(ctx, mod)
+	if err != nil {
+		return err
 	}
 	for _, f := range fl.Files {
 		target := filepath.Join(dst, filepath.FromSlash(f.Name))
