@@ -244,6 +244,8 @@ func TestPrepareRefuses(t *testing.T) {
 		{name: "path traversal", members: []member{{name: "python/../../etc/passwd"}}, want: `climbs out`},
 		{name: "absolute member", members: []member{{name: "/python/bin/x"}}, want: "absolute name"},
 		{name: "escaping symlink", members: []member{{name: "python/lib/evil", typ: tar.TypeSymlink, link: "../../../etc"}}, want: "outside the interpreter's tree"},
+		{name: "symlink climbing after a name", members: []member{
+			{name: "python/s", typ: tar.TypeSymlink, link: "."}, {name: "python/t", typ: tar.TypeSymlink, link: "s/.."}}, want: "after a directory name"},
 		{name: "absolute symlink", members: []member{{name: "python/bin/python3", typ: tar.TypeSymlink, link: "/usr/bin/python3"}}, want: "absolute path"},
 		{name: "write through symlink", zst: true, members: []member{
 			{name: "python/lib", typ: tar.TypeSymlink, link: "bin"}, {name: "python/lib/x"}}, want: "written through the symlink"},

@@ -212,6 +212,19 @@ func checkLink(name, target, top string) error {
 	if target == "" || path.IsAbs(target) {
 		return fmt.Errorf("symlink %q points to the absolute path %q; an interpreter prefix must be relocatable, refusing it", name, target)
 	}
+	// ".." may only lead the target: after a component that may itself
+	// be a symlink, the kernel's ".." differs from the lexical one.
+	named := false
+	for _, part := range strings.Split(target, "/") {
+		switch {
+		case part == "..":
+			if named {
+				return fmt.Errorf("symlink %q points to %q, which climbs with \"..\" after a directory name; refusing it", name, target)
+			}
+		case part != "" && part != ".":
+			named = true
+		}
+	}
 	resolved := path.Join(path.Dir(name), target)
 	if resolved != top && !strings.HasPrefix(resolved, top+"/") {
 		return fmt.Errorf("symlink %q points to %q, outside the interpreter's tree; refusing it", name, target)
