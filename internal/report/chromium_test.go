@@ -190,7 +190,7 @@ func TestReportInChromium(t *testing.T) {
 		`data-dist="Flask"`, `data-dist="Werkzeug"`, `data-dist="Jinja2"`, `data-dist="MarkupSafe"`, `data-dist="click"`, `data-dist="itsdangerous"`,
 		report.Bytes(p1.Size) + " in ",
 		"CPython 3.11.2, system interpreter /usr/bin/python3.11 (Debian package python3.11)",
-		"BSD-3-Clause", "<code>libc6</code>", "the interpreter the virtualenv links to",
+		"BSD-3-Clause", "<code>libc6", "the C library, which every ELF object of the payload links to", "<code>python3.11", "the interpreter the virtualenv links to",
 		"CVE-2023-30861", "CVE-2023-25577", "HIGH 7.5",
 		"lib/python3.11/site-packages/werkzeug/debug/shared/jquery.js",
 	} {
