@@ -46,6 +46,10 @@ type ShlibOptions struct {
 	DpkgInfoDir string
 	// Trees whose ELF objects are read once and kept (see Tree).
 	Trees []Tree
+	// HostCacheDir, when set, keeps which package provides each soname
+	// on this host, for as long as the ld.so cache and dpkg's status file
+	// are unchanged, so a rebuild runs neither ldconfig nor dpkg -S.
+	HostCacheDir string
 }
 
 // ShlibReport is what the payload's ELF objects need from the system.
@@ -186,6 +190,14 @@ func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*Shli
 	if h.libDirs == nil {
 		h.libDirs = defaultLibDirs()
 	}
+	hostFile := ""
+	if opts.HostCacheDir != "" {
+		hostFile = hostCacheFile(opts.HostCacheDir, h.libDirs)
+	}
+	if hostFile != "" {
+		h.loadHostResults(hostFile)
+	}
+	known := len(h.results)
 	deps := map[string]bool{}
 	needs := map[[2]string]*Need{}
 	unresolved := map[string]*Unresolved{}
@@ -242,6 +254,11 @@ func SharedLibraries(ctx context.Context, root string, opts ShlibOptions) (*Shli
 		return nil, err
 	}
 	report.RPMRequires = rpmRequires(objects, names)
+	if hostFile != "" && len(h.results) > known {
+		if err := h.saveHostResults(hostFile); err != nil {
+			return nil, fmt.Errorf("keeping the host's library owners: %w", err)
+		}
+	}
 	return report, nil
 }
 

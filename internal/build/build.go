@@ -563,7 +563,7 @@ func (b *builder) packageIt(ctx context.Context) error {
 	if err := audit.CheckSymlinks(b.root, []string{b.prefix}); err != nil {
 		return fmt.Errorf("audit: %w", err)
 	}
-	shlOpts := audit.ShlibOptions{Interpreter: b.py.RealPath, Trees: kept}
+	shlOpts := audit.ShlibOptions{Interpreter: b.py.RealPath, Trees: kept, HostCacheDir: filepath.Join(b.cacheDir, "host")}
 	if b.dist != nil {
 		shlOpts.Interpreter = "" // in the payload: its needs are the package's
 	}

@@ -50,17 +50,21 @@ func TestKeptEnv(t *testing.T) {
 	}
 	marker := func() string {
 		m, _ := filepath.Glob(filepath.Join(envs, "*", "env", "marker"))
-		if len(m) == 1 {
+		if len(m) > 0 {
 			return m[0]
 		}
 		return ""
 	}
+	// setuptools before 70.1 asks for wheel in get_requires_for_build_wheel:
+	// build_wheel then runs in a second kept environment with both.
 	manifests, _ := filepath.Glob(filepath.Join(envs, "*", "manifest.json"))
-	if len(manifests) != 1 {
-		t.Fatalf("kept environments: %v, want one", manifests)
+	if len(manifests) != 1 && len(manifests) != 2 {
+		t.Fatalf("kept environments: %v, want one or two", manifests)
 	}
-	if err := os.WriteFile(filepath.Join(filepath.Dir(manifests[0]), "env", "marker"), nil, 0o644); err != nil {
-		t.Fatal(err)
+	for _, m := range manifests {
+		if err := os.WriteFile(filepath.Join(filepath.Dir(m), "env", "marker"), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if got := build(true); !bytes.Equal(got, ref) {
 		t.Error("the wheel built in a reused environment differs from a fresh environment's")

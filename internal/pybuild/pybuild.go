@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/venvpkg/venvpkg/internal/interp"
@@ -110,10 +111,10 @@ func (f *Frontend) build(ctx context.Context, src, outDir string) (string, error
 	}
 	if !missing {
 		if env.kept && !env.satisfied(more) {
-			// A kept environment is never changed: the backend asked for
-			// more, so this build gets one of its own.
+			// A kept environment is never changed: build_wheel runs in
+			// the kept environment of requires and more together.
 			release()
-			if env, release, err = f.freshEnv(ctx, work, requires); err != nil {
+			if env, release, err = f.buildEnv(ctx, work, slices.Concat(requires, more)); err != nil {
 				return "", err
 			}
 			h.env = env
