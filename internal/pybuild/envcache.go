@@ -54,7 +54,11 @@ type keptDist struct {
 // write bytecode into it (atomically, as Python does), which is what
 // makes a kept environment start faster.
 func (f *Frontend) keptEnv(ctx context.Context, requires []string) (*env, func(), error) {
-	if err := os.MkdirAll(f.EnvCacheDir, 0o755); err != nil {
+	cacheDir, err := filepath.Abs(f.EnvCacheDir) // the environment's paths are absolute
+	if err != nil {
+		return nil, nil, fmt.Errorf("build environment cache: %w", err)
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("build environment cache: %w", err)
 	}
 	real := f.Python.RealPath
@@ -69,7 +73,7 @@ func (f *Frontend) keptEnv(ctx context.Context, requires []string) (*env, func()
 	slices.Sort(reqs)
 	h := sha256.Sum256(fmt.Appendf(nil, "%s\npython %s %s %s %d %d\nrequires %q\n",
 		envSchema, f.Python.Executable, real, f.Python.Version, st.Size(), st.ModTime().UnixNano(), reqs))
-	dir := filepath.Join(f.EnvCacheDir, hex.EncodeToString(h[:16]))
+	dir := filepath.Join(cacheDir, hex.EncodeToString(h[:16]))
 
 	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {

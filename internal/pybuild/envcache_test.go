@@ -28,13 +28,22 @@ func TestKeptEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	envs := t.TempDir()
+	project, err := filepath.Abs(filepath.Join("testdata", "setuptools-project"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(filepath.Dir(envs)) // a relative cache directory works too
 	build := func(kept bool) []byte {
 		t.Helper()
 		f := &Frontend{Python: py, Find: finder(wheels, debianWheels), TempDir: t.TempDir()}
 		if kept {
-			f.EnvCacheDir = envs
+			f.EnvCacheDir = filepath.Base(envs)
 		}
-		got, err := f.BuildWheel(context.Background(), copyProject(t, "setuptools-project"), t.TempDir())
+		src := filepath.Join(t.TempDir(), "setuptools-project")
+		if err := os.CopyFS(src, os.DirFS(project)); err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.BuildWheel(context.Background(), src, t.TempDir())
 		if err != nil {
 			t.Fatalf("BuildWheel: %v", err)
 		}
