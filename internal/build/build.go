@@ -322,6 +322,12 @@ func (b *builder) probe(ctx context.Context) error {
 			return err
 		}
 	} else {
+		// The virtualenv links to the versioned path, which the package's Depends (python3.N) provides; a host
+		// that has python3.11 without the python3 package then runs it, and it stays on 3.11 when python3 moves.
+		if v := interp.Versioned(b.python); v != b.python {
+			b.log.Infof("interpreter %s is %s; the virtualenv links to %s", b.python, v, v)
+			b.python = v
+		}
 		py, err := interp.Probe(ctx, b.python, filepath.Join(b.cacheDir, "interp"))
 		if err != nil {
 			if src := b.pythonSource(); src != "" {

@@ -12,7 +12,11 @@ import (
 // with MarkupSafe's C extension), installs both with apt into a clean Debian
 // bookworm chroot that has no Python yet, runs their console scripts,
 // imports every top-level module, then removes and purges them and expects
-// nothing left under their prefixes.
+// nothing left under their prefixes. The example is built with
+// --python /usr/bin/python3, the path most people type: apt installs only
+// what Depends names (python3.11, not the python3 package that owns
+// /usr/bin/python3), so its scripts run only if the virtualenv links to
+// /usr/bin/python3.11.
 func TestEndToEndChroot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end chroot test skipped in -short mode")
@@ -20,7 +24,7 @@ func TestEndToEndChroot(t *testing.T) {
 	needTools(t)
 	wheels := webappWheels(t)
 	out := t.TempDir()
-	hello := runBuild(t, build.Options{ProjectDir: repoPath(t, "examples/hello"), FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: out})
+	hello := runBuild(t, build.Options{ProjectDir: repoPath(t, "examples/hello"), Python: "/usr/bin/python3", FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: out})
 	web := runBuild(t, build.Options{ProjectDir: repoPath(t, "testdata/webapp"), FindLinks: []string{wheels, pythonWheels}, NoIndex: true, OutDir: out})
 
 	if web.Arch == "all" {
@@ -34,6 +38,12 @@ func TestEndToEndChroot(t *testing.T) {
 		t.Fatal("the clean chroot already has python3.11; the test must show that Depends brings it")
 	}
 	c.InstallDebs(t, append(hello.Packages, web.Packages...)...)
+	if _, err := c.RunErr("test", "-e", "/usr/bin/python3"); err == nil {
+		t.Error("installing the packages brought /usr/bin/python3; the test must show the venv does without it")
+	}
+	if got := strings.TrimSpace(c.Run(t, "readlink", "/opt/venvs/hello/bin/python3.11")); got != "/usr/bin/python3.11" {
+		t.Errorf("hello's bin/python3.11 links to %q, want /usr/bin/python3.11 (what Depends: python3.11 provides)", got)
+	}
 
 	got := c.Run(t, "/opt/venvs/hello/bin/hello", "--name", "chroot")
 	if !strings.Contains(got, "Hello, chroot, from hello 1.0.0!") || !strings.Contains(got, "at /opt/venvs/hello") {
