@@ -371,12 +371,24 @@ func (b *builder) chooseLockFile(r lock.Requirement) (index.Artifact, error) {
 func (b *builder) findBuildRequirement(ctx context.Context, req pep508.Requirement) (string, error) {
 	a, err := b.finder.Best(ctx, req)
 	if err != nil {
+		if pkg, ok := debianWheelPackages[pep503.Normalize(req.Name)]; ok {
+			// Debian 12's setuptools 66 asks for wheel, which /usr/share/python-wheels lacks unless it is installed.
+			err = fmt.Errorf("%w (on Debian and Ubuntu, apt-get install %s puts its wheel in %s)", err, pkg, debianWheelsDir)
+		}
 		return "", err
 	}
 	if !a.IsWheel() {
 		return "", fmt.Errorf("build requirement %s: only the sdist %s is available; provide a wheel", req.Name, a.Filename)
 	}
 	return b.finder.Fetch(ctx, a, nil)
+}
+
+// debianWheelsDir holds the wheels Debian packages for virtualenvs and build environments.
+const debianWheelsDir = "/usr/share/python-wheels"
+
+// debianWheelPackages names the Debian package that puts each distribution's wheel in debianWheelsDir.
+var debianWheelPackages = map[string]string{
+	"pip": "python3-pip-whl", "setuptools": "python3-setuptools-whl", "wheel": "python3-wheel-whl",
 }
 
 // downloadReporter shows downloads: a progress bar of files and bytes when

@@ -189,6 +189,19 @@ func (c *Chroot) InstallDebsErr(debs ...string) (out string, err error) {
 		}
 		args = append(args, "/tmp/venvpkg-debs/"+filepath.Base(deb))
 	}
+	out, err = c.RunWithAptCache(args...)
+	if err == nil {
+		return out, nil
+	}
+	if _, uerr := c.RunErr("apt-get", "update"); uerr != nil {
+		return out, fmt.Errorf("%w\nrefreshing the package lists after that failed too: %v", err, uerr)
+	}
+	return c.RunWithAptCache(args...)
+}
+
+// RunWithAptCache is RunErr for a command that runs apt-get inside the chroot: the archives earlier chroots
+// downloaded are put in apt's cache first, and the ones this command downloads are kept for later chroots.
+func (c *Chroot) RunWithAptCache(args ...string) (out string, err error) {
 	archiveCache := filepath.Join(c.cacheDir, "apt-archives")
 	archives := filepath.Join(c.Dir, "var/cache/apt/archives")
 	if err := seedArchives(archiveCache, archives); err != nil {
@@ -199,13 +212,6 @@ func (c *Chroot) InstallDebsErr(debs ...string) (out string, err error) {
 			err = errors.Join(err, serr)
 		}
 	}()
-	out, err = c.RunErr(args...)
-	if err == nil {
-		return out, nil
-	}
-	if _, uerr := c.RunErr("apt-get", "update"); uerr != nil {
-		return out, fmt.Errorf("%w\nrefreshing the package lists after that failed too: %v", err, uerr)
-	}
 	return c.RunErr(args...)
 }
 
