@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -25,12 +27,7 @@ var (
 
 func needDpkg(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("dpkg-deb"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("dpkg-deb is missing: install the Debian package dpkg")
-		}
-		t.Skip("dpkg-deb is missing")
-	}
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
 }
 
 func run(t *testing.T, name string, args ...string) string {
@@ -291,9 +288,7 @@ func TestCacheByteIdentical(t *testing.T) {
 // TestXzThreads: xz output does not depend on the number of threads.
 func TestXzThreads(t *testing.T) {
 	needDpkg(t)
-	if _, err := exec.LookPath("xz"); err != nil {
-		t.Skip("xz is missing")
-	}
+	testutil.NeedTool(t, "xz", "xz-utils")
 	root := stage(t)
 	one, _ := writeDeb(t, parts(t, root, ""), Options{Compression: "xz", Jobs: 1})
 	two, _ := writeDeb(t, parts(t, root, ""), Options{Compression: "xz", Jobs: 2})
