@@ -112,10 +112,13 @@ func Check(project Dist, pins []Dist, env pep508.Environment) *Result {
 	}
 	reached := map[*node]bool{root: true}
 	queue := []item{{root, ""}}
-	for _, e := range requested(project.Extras) {
-		queue = append(queue, item{root, e})
-	}
 	root.done[""] = true
+	for _, e := range requested(project.Extras) {
+		if !root.done[e] {
+			root.done[e] = true
+			queue = append(queue, item{root, e})
+		}
+	}
 	for len(queue) > 0 {
 		it := queue[0]
 		queue = queue[1:]
@@ -228,7 +231,7 @@ func (c *checker) satisfy(n *node, pr parsedReq) *node {
 		return nil
 	}
 	if dep == n {
-		return nil // a distribution naming itself, usually with extras, as in "pkg[all]" listing "pkg[a]"
+		return dep // a distribution naming itself for more of its extras, as "pkg[all]" listing "pkg[a]"
 	}
 	if r.URL == "" && len(r.Specifier) > 0 && !r.Specifier.Contains(dep.version, true) {
 		c.problem(Conflict, dep.name, fmt.Sprintf("%s %s requires %s, but the lock pins %s %s%s%s",

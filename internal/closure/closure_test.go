@@ -244,6 +244,19 @@ func TestEveryProblemInOneRun(t *testing.T) {
 	}
 }
 
+// TestSelfExtras follows an extra that asks for more extras of its own distribution, as "all" extras do.
+func TestSelfExtras(t *testing.T) {
+	all := with(werkzeug, func(d *Dist) {
+		d.RequiresDist = append(d.RequiresDist, "Werkzeug[watchdog] ; extra == 'all'")
+		d.Extras = []string{"all"}
+	})
+	r := Check(myapp, []Dist{click, flask, itsdangerous, jinja2, markupsafe, all}, env311)
+	want := "Werkzeug 2.2.2 requires watchdog, which the lock does not pin (needed by myapp → Flask → Werkzeug)\n"
+	if got := messages(r); got != want {
+		t.Errorf("problems:\n%swant:\n%s", got, want)
+	}
+}
+
 func TestPinnedTwiceAndSelfReference(t *testing.T) {
 	self := with(werkzeug, func(d *Dist) { d.RequiresDist = append(d.RequiresDist, "Werkzeug[watchdog] ; extra == 'all'") })
 	r := Check(myapp, []Dist{click, flask, itsdangerous, jinja2, markupsafe, self, with(werkzeug, func(d *Dist) { d.Version = "2.2.3"; d.Source = "requirements.txt:10" })}, env311)
