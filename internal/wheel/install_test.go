@@ -422,7 +422,7 @@ func TestReadMetadata(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &Metadata{Name: "Meta.Pkg", Version: "3.1", RequiresPython: ">=3.8", RequiresDist: []string{"a>=1", `b; extra == "x"`}, Summary: "folded summary"}
+	want := &Metadata{Name: "Meta.Pkg", Version: "3.1", RequiresPython: ">=3.8", RequiresDist: []string{"a>=1", `b; extra == "x"`}, Summary: "folded summary", Description: "Body: not a header\n"}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("ReadMetadata = %+v, want %+v", m, want)
 	}

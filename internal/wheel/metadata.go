@@ -12,20 +12,40 @@ import (
 )
 
 // Metadata is the part of the core metadata (METADATA in a wheel, PKG-INFO
-// in an sdist) that installing and resolving need.
+// in an sdist) that installing, resolving and describing a package need.
+// Fields that may repeat are kept in the order written.
 type Metadata struct {
 	Name           string
 	Version        string
 	RequiresPython string
 	RequiresDist   []string
+	ProvidesExtra  []string
 	Summary        string
+	// Description is the long description: the message body (metadata
+	// 2.1 and later) or the Description field, whose continuation lines
+	// are joined.
+	Description string
+	HomePage    string
+	// ProjectURLs are the Project-URL fields, "label, URL" split apart.
+	ProjectURLs []ProjectURL
 
 	// The license as the metadata states it: License-Expression (an SPDX
-	// expression, core metadata 2.4), the free-text License field and the
-	// "License :: ..." trove classifiers, kept for SBOMs and reports.
+	// expression, core metadata 2.4), the free-text License field (several
+	// lines joined) and the "License :: ..." trove classifiers, kept for
+	// SBOMs and reports.
 	LicenseExpression  string
 	License            string
 	LicenseClassifiers []string
+
+	Author          string
+	AuthorEmail     string
+	Maintainer      string
+	MaintainerEmail string
+}
+
+// ProjectURL is one Project-URL field.
+type ProjectURL struct {
+	Label, URL string
 }
 
 // header is one "Name: value" field of an email-style header block.
@@ -42,6 +62,13 @@ const maxHeaderLine = 1 << 20
 // Python's email parser does, a line that is neither a field nor a
 // continuation ends the header block.
 func parseHeaders(r io.Reader) ([]header, error) {
+	hs, _, err := parseMessage(r, false)
+	return hs, err
+}
+
+// parseMessage is parseHeaders that also returns the message body after
+// the empty line ending the headers, when withBody is set.
+func parseMessage(r io.Reader, withBody bool) ([]header, string, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxHeaderLine)
 	sc.Split(scanEmailLines)
@@ -49,11 +76,22 @@ func parseHeaders(r io.Reader) ([]header, error) {
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
 		if line == "" {
-			break
+			if !withBody {
+				break
+			}
+			var body strings.Builder
+			for sc.Scan() {
+				body.WriteString(sc.Text())
+				body.WriteByte('\n')
+			}
+			if err := sc.Err(); err != nil {
+				return nil, "", err
+			}
+			return hs, body.String(), nil
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if len(hs) == 0 {
-				return nil, fmt.Errorf("line %d: continuation line before the first field", n)
+				return nil, "", fmt.Errorf("line %d: continuation line before the first field", n)
 			}
 			h := &hs[len(hs)-1]
 			if cont := strings.TrimSpace(line); cont != "" {
@@ -71,9 +109,9 @@ func parseHeaders(r io.Reader) ([]header, error) {
 		hs = append(hs, header{Key: key, Value: strings.TrimSpace(value), Line: n})
 	}
 	if err := sc.Err(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return hs, nil
+	return hs, "", nil
 }
 
 // scanEmailLines is a bufio.SplitFunc that ends lines at "\r\n", "\n" or a
@@ -99,7 +137,7 @@ func scanEmailLines(data []byte, atEOF bool) (int, []byte, error) {
 
 // ParseMetadata parses core metadata. Name and Version are required.
 func ParseMetadata(r io.Reader) (*Metadata, error) {
-	hs, err := parseHeaders(r)
+	hs, body, err := parseMessage(r, true)
 	if err != nil {
 		return nil, fmt.Errorf("metadata: %w", err)
 	}
@@ -114,6 +152,8 @@ func ParseMetadata(r io.Reader) (*Metadata, error) {
 			m.RequiresPython = h.Value
 		case "requires-dist":
 			m.RequiresDist = append(m.RequiresDist, h.Value)
+		case "provides-extra":
+			m.ProvidesExtra = append(m.ProvidesExtra, h.Value)
 		case "summary":
 			m.Summary = h.Value
 		case "license-expression":
@@ -124,7 +164,28 @@ func ParseMetadata(r io.Reader) (*Metadata, error) {
 			if strings.HasPrefix(h.Value, "License :: ") {
 				m.LicenseClassifiers = append(m.LicenseClassifiers, h.Value)
 			}
+		case "description":
+			m.Description = h.Value
+		case "home-page":
+			m.HomePage = h.Value
+		case "project-url":
+			label, u, ok := strings.Cut(h.Value, ",")
+			if !ok {
+				label, u = "", label
+			}
+			m.ProjectURLs = append(m.ProjectURLs, ProjectURL{Label: strings.TrimSpace(label), URL: strings.TrimSpace(u)})
+		case "author":
+			m.Author = h.Value
+		case "author-email":
+			m.AuthorEmail = h.Value
+		case "maintainer":
+			m.Maintainer = h.Value
+		case "maintainer-email":
+			m.MaintainerEmail = h.Value
 		}
+	}
+	if b := strings.TrimRight(body, "\n"); b != "" {
+		m.Description = b + "\n"
 	}
 	if m.Name == "" {
 		return nil, fmt.Errorf("metadata: missing Name field")
@@ -210,4 +271,38 @@ func parseWheelFile(r io.Reader) (wheelInfo, error) {
 		return w, fmt.Errorf("WHEEL: Wheel-Version %s is not supported; this installer reads version 1.x wheels", version)
 	}
 	return w, nil
+}
+
+// homepageLabels are the Project-URL labels taken as the home page, best
+// first, compared lowercased with spaces, "-" and "_" removed.
+var homepageLabels = []string{"homepage", "home", "documentation", "docs", "source", "sourcecode", "repository", "code"}
+
+// Homepage returns Home-page, else the Project-URL whose label names the
+// home page (or, failing that, the documentation or the source), else "".
+func (m *Metadata) Homepage() string {
+	if m.HomePage != "" && !strings.EqualFold(m.HomePage, "UNKNOWN") {
+		return m.HomePage
+	}
+	for _, want := range homepageLabels {
+		for _, u := range m.ProjectURLs {
+			label := strings.NewReplacer(" ", "", "-", "", "_", "", ".", "").Replace(strings.ToLower(u.Label))
+			if label == want && u.URL != "" {
+				return u.URL
+			}
+		}
+	}
+	return ""
+}
+
+// ShortLicense returns a one-line licence for package metadata: the SPDX
+// License-Expression, else a License field that fits on one line, else "".
+func (m *Metadata) ShortLicense() string {
+	if m.LicenseExpression != "" {
+		return m.LicenseExpression
+	}
+	l := strings.TrimSpace(m.License)
+	if l == "" || strings.EqualFold(l, "UNKNOWN") || strings.ContainsAny(l, "\r\n") || len(l) > 80 {
+		return ""
+	}
+	return l
 }
