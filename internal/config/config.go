@@ -2,11 +2,18 @@
 // core metadata specification (PEP 621) and venvpkg's own [tool.venvpkg]
 // packaging settings, which are decoded strictly so that a misspelt key is an
 // error instead of a silently ignored setting.
+//
+// A project need not have a [project] table, nor a pyproject.toml at all:
+// setup.py projects and Poetry projects with only [tool.poetry] declare
+// their metadata to their build backend, and the build reads it from the
+// wheel that backend builds.
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -206,9 +213,13 @@ func pythonDistKeys() []string { return []string{"path", "sha256", "url"} }
 // Config is a project's packaging configuration.
 type Config struct {
 	Dir     string // project directory
-	File    string // path of pyproject.toml
+	File    string // path of pyproject.toml (which may not exist)
 	Project Project
 	Tool    Tool
+	// HasProject reports whether the [project] table is present. Without
+	// it, the name, version and the rest of the metadata are declared to
+	// the build backend (setup.py, [tool.poetry]) and read from the wheel.
+	HasProject bool
 	// HasBuildSystem reports whether [build-system] is present.
 	HasBuildSystem bool
 	// Services are the [tool.venvpkg.services] tables, sorted by name,
@@ -222,15 +233,20 @@ type Config struct {
 }
 
 type document struct {
-	Project     Project        `toml:"project"`
+	Project     *Project       `toml:"project"`
 	BuildSystem map[string]any `toml:"build-system"`
 	Tool        struct {
 		Venvpkg Tool `toml:"venvpkg"`
 	} `toml:"tool"`
 }
 
+// legacyFiles mark a project built by setuptools without a pyproject.toml.
+var legacyFiles = []string{"setup.py", "setup.cfg"}
+
 // Load reads dir/pyproject.toml. Unknown keys in [tool.venvpkg] are errors;
-// unknown keys elsewhere belong to other tools and are ignored.
+// unknown keys elsewhere belong to other tools and are ignored. A directory
+// with setup.py or setup.cfg but no pyproject.toml is a project with an empty
+// configuration, as pip builds it.
 func Load(dir string) (*Config, error) {
 	if abs, err := filepath.Abs(dir); err == nil {
 		dir = abs // errors name the file a user can look for
@@ -239,7 +255,12 @@ func Load(dir string) (*Config, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s not found: venvpkg needs a pyproject.toml with a [project] table", file)
+			for _, f := range legacyFiles {
+				if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+					return &Config{Dir: dir, File: file}, nil
+				}
+			}
+			return nil, fmt.Errorf("%s has no pyproject.toml, setup.py or setup.cfg: it is not a Python project", dir)
 		}
 		return nil, fmt.Errorf("reading project configuration: %w", err)
 	}
@@ -300,9 +321,12 @@ func Parse(file string, data []byte) (*Config, error) {
 	c := &Config{
 		Dir:            filepath.Dir(file),
 		File:           file,
-		Project:        doc.Project,
 		Tool:           doc.Tool.Venvpkg,
+		HasProject:     doc.Project != nil,
 		HasBuildSystem: doc.BuildSystem != nil,
+	}
+	if doc.Project != nil {
+		c.Project = *doc.Project
 	}
 	if c.Project.LicenseRaw != nil {
 		if err := c.Project.License.set(c.Project.LicenseRaw); err != nil {
@@ -372,14 +396,19 @@ func knownToolKeys() []string {
 }
 
 func (c *Config) validate() error {
-	if c.Project.Name == "" {
-		return fmt.Errorf("%s: [project] name is missing", c.File)
+	if c.HasProject {
+		if c.Project.Name == "" {
+			return fmt.Errorf("%s: [project] name is missing", c.File)
+		}
+		if !pep503.Valid(c.Project.Name) {
+			return fmt.Errorf("%s: [project] name %q is not a valid project name (letters, digits, and . _ - between them)", c.File, c.Project.Name)
+		}
+		if c.Project.Version == "" && !c.Project.IsDynamic("version") {
+			return fmt.Errorf("%s: [project] version is missing (set it, or list \"version\" in [project].dynamic)", c.File)
+		}
 	}
-	if !pep503.Valid(c.Project.Name) {
-		return fmt.Errorf("%s: [project] name %q is not a valid project name (letters, digits, and . _ - between them)", c.File, c.Project.Name)
-	}
-	if c.Project.Version == "" && !c.Project.IsDynamic("version") {
-		return fmt.Errorf("%s: [project] version is missing (set it, or list \"version\" in [project].dynamic)", c.File)
+	if _, err := c.Maintainer(); err != nil {
+		return err
 	}
 	if c.Tool.Name != "" {
 		if err := ValidPackageName(c.Tool.Name); err != nil {
@@ -439,7 +468,8 @@ func validCompression(s string) bool {
 }
 
 // PackageName is the native package name: [tool.venvpkg] name, or the
-// normalised project name.
+// normalised project name; "" when neither is known before the build
+// (the name then comes from the built wheel).
 func (c *Config) PackageName() string {
 	if c.Tool.Name != "" {
 		return c.Tool.Name
@@ -447,20 +477,56 @@ func (c *Config) PackageName() string {
 	return pep503.Normalize(c.Project.Name)
 }
 
-// Maintainer returns [tool.venvpkg] maintainer, else the first maintainer,
-// else the first author of [project].
-func (c *Config) Maintainer() string {
+// Maintainer returns the package's maintainer as "Name <email>":
+// [tool.venvpkg] maintainer, else the first maintainer with an email, else
+// the first author with an email of [project]; "" when none is given. An
+// entry without a name, or an address that does not parse, is an error
+// that says what to write: Debian and RPM need a name before the address.
+func (c *Config) Maintainer() (string, error) {
 	if c.Tool.Maintainer != "" {
-		return c.Tool.Maintainer
+		m, err := FormatMaintainer(c.Tool.Maintainer, "")
+		if err != nil {
+			return "", fmt.Errorf("%s: [tool.venvpkg] maintainer: %w", c.File, err)
+		}
+		return m, nil
 	}
-	for _, list := range [][]Person{c.Project.Maintainers, c.Project.Authors} {
-		for _, p := range list {
-			if p.Email != "" {
-				return p.String()
+	for _, list := range []struct {
+		key    string
+		people []Person
+	}{{"maintainers", c.Project.Maintainers}, {"authors", c.Project.Authors}} {
+		for _, p := range list.people {
+			if p.Email == "" {
+				continue
 			}
+			m, err := FormatMaintainer(p.Email, p.Name)
+			if err != nil {
+				return "", fmt.Errorf("%s: [project] %s: %w; or set [tool.venvpkg] maintainer = \"Name <email>\"", c.File, list.key, err)
+			}
+			return m, nil
 		}
 	}
-	return ""
+	return "", nil
+}
+
+// FormatMaintainer forms a maintainer field, "Name <email>", from an
+// address ("Name <email>", "email", or a list of them: the first is used)
+// and a name used when the address has none. An address without any name
+// is an error: Debian's Maintainer field needs a name (lintian:
+// no-phrase-maintainer), as does RPM's Packager.
+func FormatMaintainer(address, name string) (string, error) {
+	list, err := mail.ParseAddressList(address)
+	if err != nil || len(list) == 0 {
+		return "", fmt.Errorf("%q is not an email address; write \"Name <email>\"", address)
+	}
+	a := list[0]
+	n := strings.TrimSpace(cmp.Or(a.Name, name))
+	if n == "" {
+		return "", fmt.Errorf("%q has no name; the package's maintainer field needs \"Name <%s>\"", address, a.Address)
+	}
+	if strings.ContainsAny(n, "<>,\r\n") {
+		return "", fmt.Errorf("name %q may not contain < > , or line breaks", n)
+	}
+	return n + " <" + a.Address + ">", nil
 }
 
 // ValidPackageName checks a Debian/RPM package name: lowercase letters,

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,12 +39,16 @@ compression = "xz"
 	if err != nil {
 		t.Fatal(err)
 	}
+	maint, err := c.Maintainer()
+	if err != nil {
+		t.Fatal(err)
+	}
 	checks := []struct{ name, got, want string }{
 		{"package name", c.PackageName(), "my-app"},
 		{"version", c.Project.Version, "1.2.0rc1"},
 		{"release", c.Tool.Release, "3"},
 		{"license", c.Project.License.Short(), "MIT"},
-		{"maintainer", c.Maintainer(), "A. Author <a@example.org>"},
+		{"maintainer", maint, "A. Author <a@example.org>"},
 		{"homepage", c.Project.Homepage(), "https://example.org"},
 		{"compression", c.Tool.Compression, "xz"},
 		{"script", c.Project.Scripts["myapp"], "myapp.cli:main"},
@@ -72,6 +78,9 @@ func TestParseErrors(t *testing.T) {
 		{"package name", base + "[tool.venvpkg]\nname = \"My_App\"\n", "is invalid"},
 		{"release", base + "[tool.venvpkg]\nrelease = \"x1\"\n", "must start with a digit"},
 		{"license type", "[project]\nname = \"x\"\nversion = \"1\"\nlicense = 3\n", "license must be a string or a table"},
+		{"bare author email", base + "authors = [{email = \"ops@example.org\"}]\n", `[project] authors: "ops@example.org" has no name; the package's maintainer field needs "Name <ops@example.org>"; or set [tool.venvpkg] maintainer`},
+		{"bad author email", base + "maintainers = [{name = \"Ops\", email = \"not an address\"}]\n", `[project] maintainers: "not an address" is not an email address`},
+		{"bare tool maintainer", base + "[tool.venvpkg]\nmaintainer = \"ops@example.org\"\n", `[tool.venvpkg] maintainer: "ops@example.org" has no name`},
 	}
 	for _, tt := range tests {
 		_, err := Parse("pyproject.toml", []byte(tt.src))
@@ -136,6 +145,62 @@ func TestValidDebianRelations(t *testing.T) {
 	for _, tt := range tests {
 		if err := ValidDebianRelations(tt.in); (err == nil) != tt.ok {
 			t.Errorf("ValidDebianRelations(%q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}
+
+// TestWithoutProjectTable: Poetry projects and setup.py projects with a
+// pyproject.toml for other tools have no [project] table; their metadata
+// comes from the built wheel, and [tool.venvpkg] still applies.
+func TestWithoutProjectTable(t *testing.T) {
+	src := "[build-system]\nrequires = [\"poetry-core\"]\nbuild-backend = \"poetry.core.masonry.api\"\n\n" +
+		"[tool.poetry]\nname = \"rich\"\nversion = \"13.3.1\"\n\n[tool.venvpkg]\nprefix = \"/opt/rich\"\n"
+	c, err := Parse("pyproject.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HasProject || c.PackageName() != "" || c.Tool.Prefix != "/opt/rich" {
+		t.Errorf("Parse = HasProject %v, PackageName %q, prefix %q; want false, \"\", /opt/rich", c.HasProject, c.PackageName(), c.Tool.Prefix)
+	}
+	if m, err := c.Maintainer(); m != "" || err != nil {
+		t.Errorf("Maintainer() = %q, %v; want none", m, err)
+	}
+	c, err = Parse("pyproject.toml", []byte("[tool.venvpkg]\nname = \"tool-named\"\n"))
+	if err != nil || c.PackageName() != "tool-named" {
+		t.Errorf("Parse([tool.venvpkg] only) = %v, %v; want package name tool-named", c, err)
+	}
+}
+
+func TestLoadLegacy(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "has no pyproject.toml, setup.py or setup.cfg") {
+		t.Errorf("Load(empty dir) error = %v, want one saying it is not a Python project", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "setup.py"), []byte("from setuptools import setup\nsetup()\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HasProject || c.HasBuildSystem || c.Dir != dir {
+		t.Errorf("Load(setup.py project) = %+v, want an empty configuration for %s", c, dir)
+	}
+}
+
+func TestFormatMaintainer(t *testing.T) {
+	tests := []struct{ address, name, want, err string }{
+		{"Jane Doe <jane@example.org>", "", "Jane Doe <jane@example.org>", ""},
+		{`"Doe, Jane" <jane@example.org>`, "", "", "may not contain"},
+		{"jane@example.org", "Jane Doe", "Jane Doe <jane@example.org>", ""},
+		{"Ops <ops@example.org>, Dev <dev@example.org>", "", "Ops <ops@example.org>", ""},
+		{"jane@example.org", "", "", `"jane@example.org" has no name`},
+		{"jane", "Jane", "", "is not an email address"},
+	}
+	for _, tt := range tests {
+		got, err := FormatMaintainer(tt.address, tt.name)
+		if got != tt.want || (err == nil) != (tt.err == "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+			t.Errorf("FormatMaintainer(%q, %q) = %q, %v; want %q, error containing %q", tt.address, tt.name, got, err, tt.want, tt.err)
 		}
 	}
 }

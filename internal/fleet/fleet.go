@@ -136,13 +136,17 @@ func NewSpec(cfg *config.Config, o Options) (*Spec, error) {
 	if !bytes.HasPrefix(bytes.TrimSpace(o.PublicKey), []byte("-----BEGIN PGP PUBLIC KEY BLOCK-----")) {
 		return nil, errors.New("the signing key is not an armored OpenPGP public key (-----BEGIN PGP PUBLIC KEY BLOCK-----); pass the public half, never the private key")
 	}
+	if cfg.PackageName() == "" {
+		return nil, fmt.Errorf("%s: the project has no [project] table, so its name is known only to its build backend; set [tool.venvpkg] name to the package's name", cfg.File)
+	}
+	author, _ := cfg.Maintainer() // Parse has checked it
 	s := &Spec{
 		Package:     cfg.PackageName(),
 		Prefix:      cfg.Tool.Prefix,
 		Description: oneLine(cfg.Project.Description),
 		Homepage:    cfg.Project.Homepage(),
 		License:     cfg.Project.License.Short(),
-		Author:      cfg.Maintainer(),
+		Author:      author,
 		DebVersion:  pkg.DebVersion(v, release),
 		RPMVersion:  pkg.NewRPMVersion(v, release).String(),
 		RepoURL:     strings.TrimSuffix(o.RepoURL, "/"),
