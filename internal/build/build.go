@@ -120,6 +120,9 @@ type Result struct {
 	Arch     string
 	Depends  []string
 	Warnings []string
+	// Project is the core metadata of the project's built wheel, where
+	// the package's name, version, summary, homepage and licence come from.
+	Project *wheel.Metadata
 }
 
 // Run builds the project described by opts.
@@ -155,7 +158,8 @@ type builder struct {
 
 	cfg       *config.Config
 	projDir   string
-	name      string
+	name      string // package name; "" until the wheel names the project
+	maint     string // "Name <email>"; "" until the wheel names one
 	prefix    string
 	release   string
 	python    string
@@ -172,9 +176,12 @@ type builder struct {
 	root      string
 	wheels    []string // dependency wheels to install, sorted
 	projWheel string
-	signer    *sign.Signer
-	sbom      []byte   // the SBOM installed in the payload
-	vulnDB    *vuln.DB // Options.VulnDB, loaded
+	// project is the METADATA of the project's built wheel: the project's
+	// own requirements and what the package's control fields say.
+	project *wheel.Metadata
+	signer  *sign.Signer
+	sbom    []byte   // the SBOM installed in the payload
+	vulnDB  *vuln.DB // Options.VulnDB, loaded
 
 	// A bundled interpreter (pydist.go); nil when linking to the host's.
 	distSrc  *pydist.Source
@@ -184,6 +191,9 @@ type builder struct {
 
 	elfRequires []string     // rpm's ELF requirements of the payload
 	trees       payloadTrees // what each installed wheel put into root
+
+	sdistStack  []string // the sdists being built, outermost first (wheelFromSdist)
+	sdistBuilds int      // sdists built so far, naming their directories
 }
 
 func (b *builder) prepare(ctx context.Context) error {
@@ -202,14 +212,21 @@ func (b *builder) prepare(ctx context.Context) error {
 		return err
 	}
 	b.cfg = cfg
-	b.name = cfg.PackageName()
 	for _, w := range cfg.Warnings {
 		b.warn(w)
 	}
-
-	b.prefix = cmp.Or(o.Prefix, cfg.Tool.Prefix, "/opt/venvs/"+b.name)
-	if err := config.ValidPrefix(b.prefix); err != nil {
-		return fmt.Errorf("--prefix: %w", err)
+	b.maint, err = cfg.Maintainer()
+	if err != nil {
+		return err
+	}
+	b.prefix = cmp.Or(o.Prefix, cfg.Tool.Prefix)
+	if b.prefix != "" {
+		if err := config.ValidPrefix(b.prefix); err != nil {
+			return fmt.Errorf("--prefix: %w", err)
+		}
+	}
+	if name := cfg.PackageName(); name != "" {
+		b.setName(name)
 	}
 	b.release = cmp.Or(o.Release, cfg.Tool.Release, "1")
 	if err := config.ValidRelease(b.release); err != nil {
@@ -226,6 +243,9 @@ func (b *builder) prepare(ctx context.Context) error {
 	}
 	if b.distSrc, err = b.distSource(); err != nil {
 		return err
+	}
+	if b.distSrc != nil && b.prefix == "" {
+		return fmt.Errorf("%s: the project's name comes from its built wheel, but the bundled interpreter is prepared for its prefix before the build; set [tool.venvpkg] name or prefix, or --prefix", cfg.File)
 	}
 	b.formats = o.Formats
 	if len(b.formats) == 0 {
@@ -250,6 +270,14 @@ func (b *builder) prepare(ctx context.Context) error {
 		return err
 	}
 	return b.validate()
+}
+
+// setName sets the package name and, unless given, the default prefix.
+func (b *builder) setName(name string) {
+	b.name = name
+	if b.prefix == "" {
+		b.prefix = "/opt/venvs/" + name
+	}
 }
 
 // loadSigner loads the RPM signing key from --sign-key or
@@ -285,8 +313,8 @@ func (b *builder) run(ctx context.Context) error {
 	}{
 		{"probing interpreter", b.probe},
 		{"reading lock", b.readLock},
-		{"selecting artifacts", b.selectArtifacts},
 		{"building project", b.buildProject},
+		{"selecting artifacts", b.selectArtifacts},
 		{"checking the lock", b.checkLock},
 		{"installing", b.install},
 		{"packaging", b.packageIt},
@@ -338,19 +366,25 @@ func (b *builder) probe(ctx context.Context) error {
 		b.py = py
 		b.log.Infof("interpreter %s (CPython %s, %s)", py.Executable, py.Version, py.Platform)
 	}
-	py := b.py
 	if rp := b.cfg.Project.RequiresPython; rp != "" {
-		spec, err := pep440.ParseSpecifierSet(rp)
-		if err != nil {
-			return fmt.Errorf("%s: [project] requires-python %q: %w", b.cfg.File, rp, err)
-		}
-		v, err := pep440.Parse(py.Version)
-		if err != nil {
-			return fmt.Errorf("interpreter version %q: %w", py.Version, err)
-		}
-		if !spec.Contains(v, true) {
-			return fmt.Errorf("%s requires-python %q excludes the target interpreter %s (CPython %s); choose a matching --python", b.cfg.File, rp, py.Executable, py.Version)
-		}
+		return b.checkRequiresPython(rp, b.cfg.File+" requires-python")
+	}
+	return nil
+}
+
+// checkRequiresPython checks the target interpreter against the project's
+// requires-python spec, read from where.
+func (b *builder) checkRequiresPython(spec, where string) error {
+	set, err := pep440.ParseSpecifierSet(spec)
+	if err != nil {
+		return fmt.Errorf("%s %q: %w", where, spec, err)
+	}
+	v, err := pep440.Parse(b.py.Version)
+	if err != nil {
+		return fmt.Errorf("interpreter version %q: %w", b.py.Version, err)
+	}
+	if !set.Contains(v, true) {
+		return fmt.Errorf("%s %q excludes the target interpreter %s (CPython %s); choose a matching --python", where, spec, b.py.Executable, b.py.Version)
 	}
 	return nil
 }
@@ -386,12 +420,13 @@ func (b *builder) readLock(ctx context.Context) error {
 		b.lock = l
 	}
 	b.log.Infof("lock %s: %d requirements", displayPath(path), len(b.lock.Requirements))
-	return nil
+	// The sources serve the project's build requirements too.
+	return b.newFinder()
 }
 
 func (b *builder) buildProject(ctx context.Context) error {
-	src := filepath.Join(b.tmp, "src", b.name)
-	if err := copyProject(b.projDir, src, b.absOutDir()); err != nil {
+	src, err := copyProject(ctx, b.projDir, filepath.Join(b.tmp, "src"), b.absOutDir())
+	if err != nil {
 		return fmt.Errorf("copying the project to the build directory: %w", err)
 	}
 	out := filepath.Join(b.tmp, "project-wheel")
@@ -407,23 +442,70 @@ func (b *builder) buildProject(ctx context.Context) error {
 	if b.log.level >= LevelDebug {
 		fe.Stdout, fe.Stderr = b.log.w, b.log.w
 	}
-	b.log.Infof("building %s with its PEP 517 backend", b.cfg.Project.Name)
+	what := cmp.Or(b.cfg.Project.Name, filepath.Base(b.projDir))
+	b.log.Infof("building %s with its PEP 517 backend", what)
 	whl, err := fe.BuildWheel(ctx, src, out)
 	if err != nil {
-		return fmt.Errorf("building the project %s: %w", b.cfg.Project.Name, err)
+		return fmt.Errorf("building the project %s: %w", what, err)
 	}
-	fn, err := wheel.ParseFilename(filepath.Base(whl))
+	meta, err := wheel.ReadMetadataLimits(whl, b.opts.WheelLimits)
 	if err != nil {
-		return fmt.Errorf("the project's build backend wrote %s: %w", filepath.Base(whl), err)
+		return err // names the wheel
 	}
-	if pep503.Normalize(fn.Distribution) != pep503.Normalize(b.cfg.Project.Name) {
-		return fmt.Errorf("the project's build backend wrote a wheel for %q, not %q", fn.Distribution, b.cfg.Project.Name)
+	if b.cfg.HasProject && pep503.Normalize(meta.Name) != pep503.Normalize(b.cfg.Project.Name) {
+		return fmt.Errorf("the project's build backend wrote a wheel for %q, not %q", meta.Name, b.cfg.Project.Name)
 	}
 	if b.res.Version = b.opts.Version; b.res.Version == "" {
-		b.res.Version = fn.Version
+		b.res.Version = meta.Version
+	}
+	if meta.RequiresPython != "" && b.cfg.Project.RequiresPython == "" {
+		// Checked from [project] before any work when it is there.
+		if err := b.checkRequiresPython(meta.RequiresPython, filepath.Base(whl)+" Requires-Python"); err != nil {
+			return err
+		}
+	}
+	if b.name == "" {
+		name := pep503.Normalize(meta.Name)
+		if err := config.ValidPackageName(name); err != nil {
+			return fmt.Errorf("the project's name %q from its built wheel cannot name the package (%w); set [tool.venvpkg] name", meta.Name, err)
+		}
+		b.setName(name)
+	}
+	if b.maint == "" {
+		m, err := wheelMaintainer(meta)
+		if err != nil {
+			return fmt.Errorf("%s: %w; set [tool.venvpkg] maintainer = \"Name <email>\" in pyproject.toml", filepath.Base(whl), err)
+		}
+		b.maint = m // "" when the wheel names nobody either
 	}
 	b.projWheel = whl
+	b.project = meta
+	b.res.Project = meta
 	return nil
+}
+
+// wheelMaintainer forms the package's maintainer from the Maintainer and
+// Maintainer-email fields of core metadata, else Author and Author-email;
+// "" when neither email field is there.
+func wheelMaintainer(m *wheel.Metadata) (string, error) {
+	for _, p := range []struct{ field, name, email string }{
+		{"Maintainer-email", m.Maintainer, m.MaintainerEmail},
+		{"Author-email", m.Author, m.AuthorEmail},
+	} {
+		if p.email == "" || strings.EqualFold(p.email, "UNKNOWN") {
+			continue
+		}
+		name := p.name
+		if strings.Contains(name, ",") {
+			name = "" // several people: the address list names them
+		}
+		out, err := config.FormatMaintainer(p.email, name)
+		if err != nil {
+			return "", fmt.Errorf("METADATA %s: %w", p.field, err)
+		}
+		return out, nil
+	}
+	return "", nil
 }
 
 func (b *builder) absOutDir() string {
@@ -616,7 +698,9 @@ func (b *builder) packageIt(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("project version %q: %w", b.res.Version, err)
 	}
-	maint := b.cfg.Maintainer() // validate made sure there is one
+	if b.maint == "" {
+		return fmt.Errorf("%s: no maintainer: neither pyproject.toml nor the built wheel's METADATA names one; set [tool.venvpkg] maintainer = \"Name <email>\"", b.cfg.File)
+	}
 	if err := os.MkdirAll(b.outDir, 0o755); err != nil {
 		return fmt.Errorf("creating --out directory: %w", err)
 	}
@@ -624,11 +708,11 @@ func (b *builder) packageIt(ctx context.Context) error {
 		Name:        b.name,
 		Version:     pkg.DebVersion(v, b.release),
 		Arch:        b.res.Arch,
-		Maintainer:  maint,
-		Summary:     cmp.Or(b.cfg.Project.Description, b.cfg.Project.Name),
-		Description: fmt.Sprintf("This package ships %s and its dependencies in a self-contained virtual\nenvironment at %s, built by venvpkg.", b.cfg.Project.Name, b.prefix),
-		Homepage:    b.cfg.Project.Homepage(),
-		License:     b.cfg.Project.License.Short(),
+		Maintainer:  b.maint,
+		Summary:     cmp.Or(strings.TrimSpace(b.project.Summary), b.project.Name),
+		Description: fmt.Sprintf("This package ships %s and its dependencies in a self-contained virtual\nenvironment at %s, built by venvpkg.", b.project.Name, b.prefix),
+		Homepage:    b.project.Homepage(),
+		License:     b.project.ShortLicense(),
 		Depends:     b.res.Depends,
 		Root:        b.root,
 		MTime:       b.epoch,

@@ -157,10 +157,7 @@ type pick struct {
 // fetches them in parallel (checking sizes and hashes) and builds wheels
 // from the sdists among them.
 func (b *builder) selectArtifacts(ctx context.Context) error {
-	if err := b.newFinder(); err != nil {
-		return err
-	}
-	selfName := pep503.Normalize(b.cfg.Project.Name)
+	selfName := pep503.Normalize(b.project.Name)
 	var picks []*pick
 	var problems []string
 	for _, r := range b.lock.Requirements {
@@ -367,7 +364,8 @@ func (b *builder) chooseLockFile(r lock.Requirement) (index.Artifact, error) {
 }
 
 // findBuildRequirement finds and fetches the wheel of a build requirement
-// (of the project or of an sdist) from the same sources.
+// (of the project or of an sdist) from the same sources; when the best
+// match is an sdist, it builds the wheel from it, as pip does.
 func (b *builder) findBuildRequirement(ctx context.Context, req pep508.Requirement) (string, error) {
 	a, err := b.finder.Best(ctx, req)
 	if err != nil {
@@ -377,10 +375,13 @@ func (b *builder) findBuildRequirement(ctx context.Context, req pep508.Requireme
 		}
 		return "", err
 	}
-	if !a.IsWheel() {
-		return "", fmt.Errorf("build requirement %s: only the sdist %s is available; provide a wheel", req.Name, a.Filename)
+	path, err := b.finder.Fetch(ctx, a, nil)
+	if err != nil || a.IsWheel() {
+		return path, err
 	}
-	return b.finder.Fetch(ctx, a, nil)
+	return b.wheelFromSdist(ctx, path, a.Filename, a.Name, func(whl string) error {
+		return b.checkWheelFrom(a.Filename, whl, a.Name, &a.Version)
+	})
 }
 
 // debianWheelsDir holds the wheels Debian packages for virtualenvs and build environments.

@@ -2,6 +2,7 @@ package build
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -71,7 +72,7 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 		var out string
 		switch f {
 		case "deb":
-			docs, err := pkg.DebDocs(&q, b.cfg.Project.Name, b.copyrightHolders(), b.prefix)
+			docs, err := pkg.DebDocs(&q, b.project.Name, b.copyrightHolders(), b.prefix)
 			if err != nil {
 				return fmt.Errorf("writing package %s: %w", q.Name, err)
 			}
@@ -176,14 +177,16 @@ func (b *builder) configFiles() ([]pkg.File, error) {
 	return fs, nil
 }
 
+// copyrightHolders names the project's authors as its built wheel does:
+// Author with a bare Author-email ("Name <email>"), else Author-email
+// ("Name <email>, ..."), else Author.
 func (b *builder) copyrightHolders() string {
-	var names []string
-	for _, p := range b.cfg.Project.Authors {
-		if s := p.String(); s != "" {
-			names = append(names, s)
-		}
+	m := b.project
+	name, email := strings.TrimSpace(m.Author), strings.TrimSpace(m.AuthorEmail)
+	if name != "" && email != "" && !strings.ContainsAny(email, "<,") {
+		return name + " <" + email + ">"
 	}
-	return strings.Join(names, ", ")
+	return cmp.Or(email, name)
 }
 
 // lintianOverrides lists the lintian tags that are inherent to a

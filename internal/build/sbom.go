@@ -62,7 +62,7 @@ func (b *builder) writeSBOM(ctx context.Context, shl *audit.ShlibReport, interpP
 		source = sbom.InterpreterBundled
 	}
 	bom := sbom.Build(sbom.Input{
-		Project: b.cfg.Project.Name,
+		Project: b.project.Name,
 		Package: b.name,
 		Prefix:  b.prefix,
 		Arch:    b.res.Arch,

@@ -33,12 +33,24 @@ func interpreterKey(py *interp.Info) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// buildSdist turns a fetched sdist into a wheel with its PEP 517 backend in
-// an isolated build environment whose requirements come from the build's
-// sources, reusing a wheel built earlier from the same sdist for the same
-// interpreter.
+// buildSdist turns a fetched sdist of the lock into a wheel (see
+// wheelFromSdist) and checks that it is the pinned project and version.
 func (b *builder) buildSdist(ctx context.Context, p *pick) (string, error) {
-	f, err := os.Open(p.path)
+	return b.wheelFromSdist(ctx, p.path, p.art.Filename, p.req.Name, func(whl string) error { return b.checkBuiltWheel(p, whl) })
+}
+
+// wheelFromSdist builds the sdist at path (of the project name, file
+// filename) into a wheel with its PEP 517 backend in an isolated build
+// environment whose requirements come from the build's sources, reusing a
+// wheel built earlier from the same sdist (by sha256) for the same
+// interpreter. check vets the wheel, cached or new.
+//
+// Build requirements found only as sdists are built the same way, so
+// builds nest; b.sdistStack holds the sdists being built, and an sdist
+// that needs itself to build is a cycle, reported with its chain. Builds
+// run one at a time (the frontend installs requirements in order).
+func (b *builder) wheelFromSdist(ctx context.Context, path, filename, name string, check func(string) error) (string, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return "", err
 	}
@@ -46,56 +58,79 @@ func (b *builder) buildSdist(ctx context.Context, p *pick) (string, error) {
 	_, err = io.Copy(h, f)
 	f.Close()
 	if err != nil {
-		return "", fmt.Errorf("hashing %s: %w", p.art.Filename, err)
+		return "", fmt.Errorf("hashing %s: %w", filename, err)
 	}
 	sha := hex.EncodeToString(h.Sum(nil))
 	cache := index.NewCache(b.cacheDir)
 	key := interpreterKey(b.py)
 	if whl, ok := cache.BuiltWheel(sha, key); ok {
-		if err := b.checkBuiltWheel(p, whl); err == nil {
-			b.log.Debugf("%s: using the wheel built earlier, %s", p.art.Filename, filepath.Base(whl))
+		if err := check(whl); err == nil {
+			b.log.Debugf("%s: using the wheel built earlier, %s", filename, filepath.Base(whl))
 			return whl, nil
 		}
 	}
-	b.log.Infof("building %s from its sdist", p.art.Filename)
-	dir := filepath.Join(b.tmp, "sdist", p.req.Name)
-	src, err := unpackSdist(p.path, dir)
+	for i, n := range b.sdistStack {
+		if n == name {
+			chain := append(append([]string{}, b.sdistStack[i:]...), name)
+			return "", fmt.Errorf("build requirement cycle: %s; each needs the next to build and none is available as a wheel; provide a wheel of one of them in --find-links", strings.Join(chain, " → "))
+		}
+	}
+	b.sdistStack = append(b.sdistStack, name)
+	defer func() { b.sdistStack = b.sdistStack[:len(b.sdistStack)-1] }()
+
+	b.log.Infof("building %s from its sdist", filename)
+	b.sdistBuilds++
+	dir := filepath.Join(b.tmp, "sdist", fmt.Sprintf("%d-%s", b.sdistBuilds, name))
+	src, err := unpackSdist(path, dir)
 	if err != nil {
-		return "", fmt.Errorf("unpacking %s: %w", p.art.Filename, err)
+		return "", fmt.Errorf("unpacking %s: %w", filename, err)
 	}
 	fe := &pybuild.Frontend{Python: b.runner(), TempDir: b.tmp, Find: b.findBuildRequirement}
 	if b.log.level >= LevelDebug {
 		fe.Stdout, fe.Stderr = b.log.w, b.log.w
 	}
-	built, err := fe.BuildWheel(ctx, src, filepath.Join(b.tmp, "sdist-wheels", p.req.Name))
+	built, err := fe.BuildWheel(ctx, src, filepath.Join(dir, "wheel"))
 	if err != nil {
-		return "", fmt.Errorf("building %s: %w", p.art.Filename, err)
+		return "", fmt.Errorf("building %s: %w", filename, err)
 	}
-	if err := b.checkBuiltWheel(p, built); err != nil {
+	if err := check(built); err != nil {
 		return "", err
 	}
 	return cache.StoreBuiltWheel(sha, key, built)
 }
 
-// checkBuiltWheel checks that a wheel built from an sdist is the pinned
-// project and version and installs on the target.
+// checkBuiltWheel checks that a wheel built from an sdist of the lock is
+// the pinned project and version and installs on the target.
 func (b *builder) checkBuiltWheel(p *pick, whl string) error {
+	var want *pep440.Version
+	if p.req.Version != "" && !p.req.Exact {
+		v, err := pep440.Parse(p.req.Version)
+		if err != nil {
+			return fmt.Errorf("building %s: the pinned version %s: %w", p.art.Filename, p.req.Version, err)
+		}
+		want = &v
+	}
+	return b.checkWheelFrom(p.art.Filename, whl, p.req.Name, want)
+}
+
+// checkWheelFrom checks that the wheel built from the sdist named sdist is
+// of the project name (normalised), at version want unless nil, and
+// installs on the target.
+func (b *builder) checkWheelFrom(sdist, whl, name string, want *pep440.Version) error {
 	fn, err := wheel.ParseFilename(filepath.Base(whl))
 	if err != nil {
-		return fmt.Errorf("the backend of %s wrote %s: %w", p.art.Filename, filepath.Base(whl), err)
+		return fmt.Errorf("the backend of %s wrote %s: %w", sdist, filepath.Base(whl), err)
 	}
-	if pep503.Normalize(fn.Distribution) != p.req.Name {
-		return fmt.Errorf("building %s gave a wheel of %s, not %s", p.art.Filename, fn.Distribution, p.req.Display)
+	if pep503.Normalize(fn.Distribution) != name {
+		return fmt.Errorf("building %s gave a wheel of %s, not %s", sdist, fn.Distribution, name)
 	}
-	if p.req.Version != "" && !p.req.Exact {
-		v, err := pep440.Parse(fn.Version)
-		want, werr := pep440.Parse(p.req.Version)
-		if err != nil || werr != nil || v.Compare(want) != 0 {
-			return fmt.Errorf("building %s gave version %s, not the pinned %s", p.art.Filename, fn.Version, p.req.Version)
+	if want != nil {
+		if v, err := pep440.Parse(fn.Version); err != nil || v.Compare(*want) != 0 {
+			return fmt.Errorf("building %s gave version %s, not %s", sdist, fn.Version, want)
 		}
 	}
 	if _, ok := b.py.Supported().Rank(fn.Tags); !ok {
-		return fmt.Errorf("building %s gave %s, which does not install on the target interpreter", p.art.Filename, filepath.Base(whl))
+		return fmt.Errorf("building %s gave %s, which does not install on the target interpreter", sdist, filepath.Base(whl))
 	}
 	return nil
 }

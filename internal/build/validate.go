@@ -24,10 +24,12 @@ import (
 // vulnerability database. It starts no process and reaches no network.
 func (b *builder) validate() error {
 	c := b.cfg
-	if c.Maintainer() == "" {
-		return fmt.Errorf("%s: no maintainer: set [tool.venvpkg] maintainer = \"Name <email>\" or [project] maintainers/authors with an email", c.File)
+	// A project without [project] (setup.py, [tool.poetry]) or with dynamic
+	// authors names its maintainer in the wheel its backend builds.
+	if b.maint == "" && c.HasProject && !c.Project.IsDynamic("authors") && !c.Project.IsDynamic("maintainers") {
+		return fmt.Errorf("%s: no maintainer: set [tool.venvpkg] maintainer = \"Name <email>\" or [project] maintainers/authors with a name and an email", c.File)
 	}
-	if b.opts.Version == "" && !c.Project.IsDynamic("version") {
+	if c.HasProject && b.opts.Version == "" && !c.Project.IsDynamic("version") {
 		if _, err := pep440.Parse(c.Project.Version); err != nil {
 			return fmt.Errorf("%s: [project] version: %w", c.File, err)
 		}
@@ -42,8 +44,11 @@ func (b *builder) validate() error {
 			return fmt.Errorf("%s: [project] dependencies: %w", c.File, err)
 		}
 	}
+	// Without [project] the name, and so the default prefix, come from the
+	// built wheel: the services' own settings are checked with stand-ins.
+	name, prefix := cmp.Or(b.name, "project"), cmp.Or(b.prefix, "/opt/venvs/project")
 	for _, f := range b.formats {
-		if _, err := service.Generate(service.Spec{Package: b.name, Prefix: b.prefix, Services: c.Services}, service.Format(f)); err != nil {
+		if _, err := service.Generate(service.Spec{Package: name, Prefix: prefix, Services: c.Services}, service.Format(f)); err != nil {
 			return fmt.Errorf("%s: [tool.venvpkg.services]: %w", c.File, err)
 		}
 	}

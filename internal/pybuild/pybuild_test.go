@@ -86,20 +86,6 @@ func copyProject(t *testing.T, name string) string {
 	return dst
 }
 
-// writeTree writes files (path → content) under dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, text := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // readWheel returns the members of a wheel.
 func readWheel(t *testing.T, path string) map[string]string {
 	t.Helper()
@@ -233,7 +219,7 @@ func TestReadBuildSystem(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeTree(t, dir, tt.files)
+			testutil.WriteTree(t, dir, tt.files)
 			got, err := ReadBuildSystem(dir)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -356,7 +342,7 @@ func TestBuildInTreeBackend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeTree(t, src, map[string]string{
+	testutil.WriteTree(t, src, map[string]string{
 		"pyproject.toml":      "[build-system]\nrequires = [\"alpha\"]\nbuild-backend = \"recorder\"\nbackend-path = [\"backend\"]\n",
 		"backend/recorder.py": recordingBackend,
 	})
@@ -484,7 +470,7 @@ func TestBuildErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := t.TempDir()
-			writeTree(t, src, tt.files)
+			testutil.WriteTree(t, src, tt.files)
 			f := &Frontend{Python: py, Find: finder(t.TempDir()), TempDir: t.TempDir()}
 			var log bytes.Buffer
 			if !tt.capture {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"testing"
 )
 
 // CacheEnv names the environment variable that overrides where tests cache downloads and built fixtures.
@@ -43,5 +44,19 @@ func ModuleRoot() (string, error) {
 			return "", fmt.Errorf("finding the module root: no go.mod in the working directory or above it; run from inside the venvpkg checkout or set %s", CacheEnv)
 		}
 		dir = parent
+	}
+}
+
+// WriteTree writes files (slash-separated path relative to dir → content) under dir, making directories as needed.
+func WriteTree(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
