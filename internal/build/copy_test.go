@@ -91,9 +91,7 @@ func TestCopyProjectKeepsEverySourceFile(t *testing.T) {
 // of setuptools), and carries the repository, so git describes the copy
 // exactly as the original.
 func TestCopyProjectGit(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is missing (scripts/test-deps installs it)")
-	}
+	testutil.NeedTool(t, "git", "git")
 	src := filepath.Join(t.TempDir(), "app")
 	testutil.WriteTree(t, src, sourceFiles)
 	testutil.WriteTree(t, src, map[string]string{".gitignore": "/build/\n*.egg-info/\n__pycache__/\n"})
@@ -142,9 +140,7 @@ func TestCopyProjectGit(t *testing.T) {
 // which git sees as clean; a project the enclosing repository ignores is
 // copied whole.
 func TestCopyProjectGitSubdirectory(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is missing (scripts/test-deps installs it)")
-	}
+	testutil.NeedTool(t, "git", "git")
 	repo := filepath.Join(t.TempDir(), "mono")
 	testutil.WriteTree(t, repo, map[string]string{
 		"README":                   "top\n",
@@ -184,9 +180,7 @@ func TestCopyProjectGitSubdirectory(t *testing.T) {
 // TestCopyProjectLinkedWorktree: from a linked work tree (git worktree
 // add), the copy's repository is a plain one at that tree's HEAD.
 func TestCopyProjectLinkedWorktree(t *testing.T) {
-	if _, err := exec.LookPath("git"); err != nil {
-		t.Skip("git is missing (scripts/test-deps installs it)")
-	}
+	testutil.NeedTool(t, "git", "git")
 	repo := filepath.Join(t.TempDir(), "main")
 	testutil.WriteTree(t, repo, map[string]string{"setup.py": "from setuptools import setup\nsetup()\n"})
 	gitIn(t, repo, "init", "-q", "-b", "main")

@@ -55,28 +55,7 @@ func TestDifferentialPip(t *testing.T) {
 	ours := filepath.Join(x, prefix)
 
 	a := snapshot(t, pipVenv, pipVenv)
-	b := snapshot(t, ours, prefix)
-	var missing, extra, differ []string
-	for p, va := range a {
-		vb, ok := b[p]
-		switch {
-		case !ok:
-			missing = append(missing, p)
-		case va != vb:
-			differ = append(differ, p+"\n  pip:     "+short(va)+"\n  venvpkg: "+short(vb))
-		}
-	}
-	for p := range b {
-		if _, ok := a[p]; !ok {
-			extra = append(extra, p)
-		}
-	}
-	sort.Strings(missing)
-	sort.Strings(extra)
-	sort.Strings(differ)
-	if len(missing)+len(extra)+len(differ) > 0 {
-		t.Errorf("trees differ:\nonly pip: %v\nonly venvpkg: %v\ndifferent:\n%s", missing, extra, strings.Join(differ, "\n"))
-	}
+	compareTrees(t, a, snapshot(t, ours, prefix))
 	if len(a) < 200 {
 		t.Errorf("pip's tree has only %d entries; the comparison looked at too little", len(a))
 	}

@@ -1,0 +1,5 @@
+import importlib.metadata
+
+
+def main():
+    print("corpus-hatchvcs", importlib.metadata.version("corpus-hatchvcs"))

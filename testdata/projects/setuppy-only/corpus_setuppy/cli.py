@@ -1,0 +1,5 @@
+import importlib.metadata
+
+
+def main():
+    print("corpus-setuppy", importlib.metadata.version("corpus-setuppy"))
