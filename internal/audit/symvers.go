@@ -37,14 +37,16 @@ func symbolImports(f *elf.File) ([]elf.ImportedSymbol, []elf.DynamicVersionNeed,
 	return syms, needs, nil
 }
 
-// minimumVersions works out, the way dpkg-shlibdeps does, the lowest
-// version of each Debian package that provides every symbol the payload's
-// objects import from it: each imported name@version is looked up in the
-// package's symbols file (the version that introduced it); a symbol the
-// file does not list takes the lowest version of any symbol of the same
-// version node. A library whose package has no symbols file takes the
-// dependency its shlibs file states. The result maps a package to its
-// dependency ("libc6 (>= 2.34)").
+// minimumVersions works out, from the package's symbols file as
+// dpkg-shlibdeps does, the lowest version of each Debian package that
+// provides every symbol the payload's objects import from it: a versioned
+// import (dlopen@GLIBC_2.34) needs the lowest version any symbol of its
+// version node has in the symbols file (2.34 for GLIBC_2.34), an
+// unversioned one the version its name@Base entry gives. Unlike
+// dpkg-shlibdeps, the per-symbol bumps of the symbols file are not used for
+// versioned imports (see below). A library whose package has no symbols
+// file takes the dependency its shlibs file states. The result maps a
+// package to its dependency ("libc6 (>= 2.34)").
 func minimumVersions(ctx context.Context, objects []elfObject, names map[string]bool, h *hostLibs, infoDir string) (map[string]string, error) {
 	files := map[string]*symbolsFile{} // package → parsed symbols (nil: none)
 	minver := map[string]string{}      // package → highest minimum version
@@ -97,9 +99,15 @@ func minimumVersions(ctx context.Context, objects []elfObject, names map[string]
 			}
 			template[p] = block.dep
 			for _, s := range byLib[lib] {
-				v, ok := block.symbols[s.Name+"@"+s.Version]
-				if !ok && s.Version != "Base" {
-					v, ok = block.nodes[s.Version]
+				// A versioned symbol needs its version node (GLIBC_2.34 →
+				// 2.34), not the version Debian's symbols file gives the
+				// symbol itself: those bumps (sysconf@GLIBC_2.2.5 2.34)
+				// describe objects compiled against Debian's own headers,
+				// while wheels and python-build-standalone are built
+				// against old glibcs. Unversioned ones are looked up by name.
+				v, ok := block.nodes[s.Version]
+				if s.Version == "Base" {
+					v, ok = block.symbols[s.Name+"@Base"]
 				}
 				if ok && (minver[p] == "" || pkg.CompareDeb(v, minver[p]) > 0) {
 					minver[p] = v

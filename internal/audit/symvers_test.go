@@ -88,3 +88,22 @@ func TestSymbolsFile(t *testing.T) {
 		}
 	}
 }
+
+// TestMinimumVersionsNode: Debian's symbols file bumps sysconf@GLIBC_2.2.5
+// to 2.34 for objects built against its own headers; an object that
+// imports it needs only its version node, so a python-build-standalone
+// interpreter (which calls sysconf) still installs on glibc 2.31.
+func TestMinimumVersionsNode(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(DefaultDpkgInfoDir, "libc6:amd64.symbols")); err != nil {
+		t.Skip("needs Debian's libc6 symbols file (amd64)")
+	}
+	root := t.TempDir()
+	cc(t, filepath.Join(root, "opt/venvs/demo/lib/sc.so"), "#include <unistd.h>\nlong f(void){return sysconf(_SC_PAGESIZE);}\n")
+	report, err := SharedLibraries(context.Background(), root, ShlibOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := report.Dependency("libc6"); got != "libc6 (>= 2.2.5)" {
+		t.Errorf("Dependency(libc6) = %q, want libc6 (>= 2.2.5)", got)
+	}
+}

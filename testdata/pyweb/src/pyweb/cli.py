@@ -5,7 +5,7 @@ import platform
 import sys
 import sysconfig
 
-DISTRIBUTIONS = ("pyweb", "flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "zstandard")
+DISTRIBUTIONS = ("pyweb", "flask", "werkzeug", "jinja2", "markupsafe", "itsdangerous", "click", "pyzmq")
 
 
 def main():
@@ -14,11 +14,11 @@ def main():
         print(f"{name} {importlib.metadata.version(name)}")
     print(f"python {platform.python_version()}")
     import markupsafe
-    import zstandard
+    import zmq
 
     speedups = "c" if markupsafe.escape.__module__ == "markupsafe._speedups" else "python"
     print(f"markupsafe-speedups {speedups}")
-    print(f"zstandard-backend {zstandard.backend}")
+    print(f"libzmq {zmq.zmq_version()}")
     print(f"prefix {sys.prefix}")
     print(f"base-prefix {sys.base_prefix}")
     print(f"stdlib {sysconfig.get_path('stdlib')}")
