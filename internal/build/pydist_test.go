@@ -267,10 +267,17 @@ func TestBundledEndToEnd(t *testing.T) {
 	wheels := bundledWheels(t)
 	out, cache := t.TempDir(), t.TempDir()
 	web := runBundled(t, build.Options{ProjectDir: repoPath(t, "testdata/pyweb"), PythonDist: distFlag(a311), FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
-	hello := runBundled(t, build.Options{ProjectDir: writeHello(t, "hello311", ""), PythonDist: a311.Dir, FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
-	hello314 := runBundled(t, build.Options{ProjectDir: writeHello(t, "hello314", fmt.Sprintf("python-dist = { path = %q, sha256 = %q }\n", a314.Path, a314.SHA256)),
+	// Debian 11's dpkg (1.20) reads no data.tar.zst: the packages meant for it use gzip.
+	hello := runBundled(t, build.Options{ProjectDir: writeHello(t, "hello311", "compression = \"gzip\"\n"), PythonDist: a311.Dir, FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
+	hello314 := runBundled(t, build.Options{ProjectDir: writeHello(t, "hello314", fmt.Sprintf("compression = \"gzip\"\npython-dist = { path = %q, sha256 = %q }\n", a314.Path, a314.SHA256)),
 		FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
 
+	for _, r := range []*build.Result{web, hello, hello314} {
+		t.Logf("%s Depends: %s", r.Name, strings.Join(r.Depends, ", "))
+	}
+	if got := strings.Join(hello.Depends, ", "); strings.Contains(got, "python") || !strings.Contains(got, "libc6 (>= 2.17)") {
+		t.Errorf("a pure-Python project with the bundled 3.11 depends on %s; want libc6 (>= 2.17), the interpreter's own need, and no python", got)
+	}
 	caPEM, cert := testCA(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
