@@ -806,6 +806,12 @@ func displayPath(p string) string {
 	if p == "" {
 		return "(none)"
 	}
+	// A path under the working directory is shown relative to it, as the user would type it.
+	if wd, err := os.Getwd(); err == nil && filepath.IsAbs(p) {
+		if rel, err := filepath.Rel(wd, p); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return rel
+		}
+	}
 	return p
 }
 
