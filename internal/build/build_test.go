@@ -86,7 +86,7 @@ func sha256File(t *testing.T, p string) string {
 // webappWheels repacks the web app's wheels from Debian (cached).
 func webappWheels(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(testutil.CacheDir(), "webapp-wheels")
+	dir := debwheel.WebAppDir(testutil.CacheDir())
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

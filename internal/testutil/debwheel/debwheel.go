@@ -44,17 +44,46 @@ func CacheDir() string { return testutil.CacheDir() }
 
 // Repack downloads (apt-get download, cached in cacheDir/debs) the given Debian binary packages and returns one
 // wheel per Python distribution they ship in usr/lib/python3/dist-packages, written to outDir.
+//
+// Debian strips a distribution's runtime requirements from its metadata and states them as package Depends
+// instead (python3-flask depends on python3-werkzeug, its requires.txt names nothing). A wheel is expected to
+// name them, so where one repacked package depends on another repacked in the same call, the wheel gains a
+// Requires-Dist on the distributions the other ships: the set of wheels is then a complete, closed lock.
 func Repack(ctx context.Context, cacheDir, outDir string, debPackages ...string) ([]string, error) {
-	var wheels []string
+	fetch := func(ctx context.Context, dep string) (string, error) {
+		return Download(ctx, filepath.Join(cacheDir, "debs"), dep)
+	}
+	type prepared struct {
+		d     *debContents
+		dists []*distribution
+		deb   string
+	}
+	var all []prepared
+	ships := map[string][]string{} // Debian package → distribution names
 	for _, pkg := range debPackages {
 		deb, err := Download(ctx, filepath.Join(cacheDir, "debs"), pkg)
 		if err != nil {
 			return nil, err
 		}
-		fetch := func(ctx context.Context, dep string) (string, error) {
-			return Download(ctx, filepath.Join(cacheDir, "debs"), dep)
+		d, dists, err := prepareDeb(ctx, deb)
+		if err != nil {
+			return nil, err
 		}
-		ws, err := repackDeb(ctx, deb, outDir, fetch)
+		all = append(all, prepared{d, dists, deb})
+		for _, dist := range dists {
+			ships[d.name] = append(ships[d.name], dist.name)
+		}
+	}
+	var wheels []string
+	for _, p := range all {
+		var reqs []string
+		for _, dep := range dependencyNames(p.d.depends) {
+			reqs = append(reqs, ships[dep]...)
+		}
+		for _, dist := range p.dists {
+			dist.addRequirements(reqs)
+		}
+		ws, err := writeDists(ctx, p.d, p.dists, p.deb, outDir, fetch)
 		if err != nil {
 			return nil, err
 		}
@@ -62,6 +91,11 @@ func Repack(ctx context.Context, cacheDir, outDir string, debPackages ...string)
 	}
 	return wheels, nil
 }
+
+// WebAppDir is where tests keep the web app's wheels inside the test cache. Its name changes whenever the
+// repacked wheels do, so a test binary built from older code never overwrites the wheels newer code expects (or
+// the other way round) in a cache several checkouts share.
+func WebAppDir(cacheDir string) string { return filepath.Join(cacheDir, "webapp-wheels-2") }
 
 // WebApp returns the wheels testdata/webapp's requirements.txt pins, repacked from Debian into outDir.
 func WebApp(ctx context.Context, cacheDir, outDir string) (wheels []string, err error) {
@@ -244,17 +278,53 @@ func RepackDeb(ctx context.Context, deb, outDir string) ([]string, error) {
 type fetchFunc func(ctx context.Context, pkg string) (string, error)
 
 func repackDeb(ctx context.Context, deb, outDir string, fetch fetchFunc) ([]string, error) {
-	d, err := readDeb(ctx, deb)
+	d, dists, err := prepareDeb(ctx, deb)
 	if err != nil {
 		return nil, err
 	}
+	return writeDists(ctx, d, dists, deb, outDir, fetch)
+}
+
+// prepareDeb reads a .deb and the Python distributions it ships.
+func prepareDeb(ctx context.Context, deb string) (*debContents, []*distribution, error) {
+	d, err := readDeb(ctx, deb)
+	if err != nil {
+		return nil, nil, err
+	}
 	dists, err := findDistributions(d)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(deb), err)
+		return nil, nil, fmt.Errorf("%s: %w", filepath.Base(deb), err)
 	}
 	if len(dists) == 0 {
-		return nil, fmt.Errorf("%s ships no Python distribution (no .egg-info or .dist-info) in /%s; pick a python3-* package", filepath.Base(deb), sitePackages)
+		return nil, nil, fmt.Errorf("%s ships no Python distribution (no .egg-info or .dist-info) in /%s; pick a python3-* package", filepath.Base(deb), sitePackages)
 	}
+	return d, dists, nil
+}
+
+// addRequirements adds a Requires-Dist for each name the metadata does not require yet (in any form).
+func (dist *distribution) addRequirements(names []string) {
+	have := map[string]bool{escapeName(dist.name): true}
+	for _, r := range parseHeaders(dist.metadata).all("Requires-Dist") {
+		n := r
+		if i := strings.IndexAny(r, " ;<>=!~[("); i >= 0 {
+			n = r[:i]
+		}
+		have[escapeName(n)] = true
+	}
+	var add []string
+	for _, n := range names {
+		if !have[escapeName(n)] {
+			have[escapeName(n)] = true
+			add = append(add, "Requires-Dist: "+n)
+		}
+	}
+	if len(add) > 0 {
+		dist.metadata = insertHeaders(dist.metadata, add)
+	}
+}
+
+// writeDists writes one wheel per distribution to outDir.
+func writeDists(ctx context.Context, d *debContents, dists []*distribution, deb, outDir string, fetch fetchFunc) ([]string, error) {
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", outDir, err)
 	}
