@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
 // profileBuild builds w's project in this process under the CPU profiler, writing the profile to out: the
@@ -27,10 +27,10 @@ func profileBuild(ctx context.Context, cfg config, w *workload, cache, out strin
 	if err := pprof.StartCPUProfile(f); err != nil {
 		return err
 	}
-	_, err = build.Run(ctx, build.Options{
+	_, err = pipeline.Run(ctx, pipeline.Options{
 		ProjectDir: w.Project, FindLinks: []string{w.Wheels, "/usr/share/python-wheels"}, NoIndex: true,
 		Python: cfg.Python, OutDir: filepath.Join(dir, "out"), CacheDir: cache,
-		Log: build.NewLogger(os.Stderr, build.LevelDebug),
+		Log: pipeline.NewLogger(os.Stderr, pipeline.LevelDebug),
 	})
 	pprof.StopCPUProfile()
 	if err != nil {

@@ -6,13 +6,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/venvpkg/venvpkg/internal/build"
 	"github.com/venvpkg/venvpkg/internal/lock"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
 func newBuildCmd() *cobra.Command {
 	var (
-		o       build.Options
+		o       pipeline.Options
 		formats string
 		quiet   bool
 		verbose int
@@ -43,21 +43,21 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 					o.Formats = append(o.Formats, f)
 				}
 			}
-			level := build.LevelInfo
+			level := pipeline.LevelInfo
 			switch {
 			case quiet:
-				level = build.LevelQuiet
+				level = pipeline.LevelQuiet
 			case verbose > 1:
 				return fmt.Errorf("-v given %d times: -v already prints every step and the build backend's output; there is no more detailed level", verbose)
 			case verbose > 0:
-				level = build.LevelDebug
+				level = pipeline.LevelDebug
 			}
 			o.Retries = retries
 			if retries <= 0 {
 				o.Retries = -1 // none; 0 would mean the default
 			}
-			o.Log = build.NewLogger(cmd.ErrOrStderr(), level)
-			res, err := build.Run(cmd.Context(), o)
+			o.Log = pipeline.NewLogger(cmd.ErrOrStderr(), level)
+			res, err := pipeline.Run(cmd.Context(), o)
 			if err != nil {
 				return err
 			}

@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/venvpkg/venvpkg/internal/build"
 	"github.com/venvpkg/venvpkg/internal/config"
 	"github.com/venvpkg/venvpkg/internal/interp"
 	"github.com/venvpkg/venvpkg/internal/pep508"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/vuln"
 )
 
@@ -63,7 +63,7 @@ whose records give no severity counts at every level but never).`,
 				if py == "" && c != nil {
 					py = c.Tool.Python
 				}
-				info, err := interp.Probe(ctx, cmp.Or(py, "/usr/bin/python3"), filepath.Join(build.DefaultCacheDir(), "interp"))
+				info, err := interp.Probe(ctx, cmp.Or(py, "/usr/bin/python3"), filepath.Join(pipeline.DefaultCacheDir(), "interp"))
 				if err != nil {
 					return nil, fmt.Errorf("evaluating the lock's markers for the target interpreter: %w (choose it with --python)", err)
 				}

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/venvpkg/venvpkg/internal/build"
 	"github.com/venvpkg/venvpkg/internal/config"
 	"github.com/venvpkg/venvpkg/internal/fleet"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/repo"
 	"github.com/venvpkg/venvpkg/internal/sign"
 	"github.com/venvpkg/venvpkg/internal/testutil"
@@ -62,9 +62,9 @@ func copyProject(t *testing.T, version, conf string) string {
 func buildDeb(t *testing.T, dir string) string {
 	t.Helper()
 	var log bytes.Buffer
-	res, err := build.Run(context.Background(), build.Options{
+	res, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: dir, FindLinks: []string{pythonWheels}, NoIndex: true, Python: python,
-		OutDir: t.TempDir(), CacheDir: t.TempDir(), Log: build.NewLogger(&log, build.LevelDebug),
+		OutDir: t.TempDir(), CacheDir: t.TempDir(), Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
 	})
 	if err != nil {
 		t.Fatalf("building %s: %v\n%s", dir, err, log.String())

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/report"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/debwheel"
@@ -95,12 +95,12 @@ func chromium(t *testing.T, bin string, rec *recorder, file string, mode ...stri
 	return stdout.Bytes()
 }
 
-func buildWebapp(t *testing.T, o build.Options) *build.Result {
+func buildWebapp(t *testing.T, o pipeline.Options) *pipeline.Result {
 	t.Helper()
 	var log bytes.Buffer
-	o.Log = build.NewLogger(&log, build.LevelDebug)
+	o.Log = pipeline.NewLogger(&log, pipeline.LevelDebug)
 	o.Python = python
-	res, err := build.Run(context.Background(), o)
+	res, err := pipeline.Run(context.Background(), o)
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, log.String())
 	}
@@ -135,7 +135,7 @@ func TestReportInChromium(t *testing.T) {
 	db := filepath.Join(root, "internal/vuln/testdata/db")
 	out, cache := t.TempDir(), t.TempDir()
 	findLinks := []string{wheels, "/usr/share/python-wheels"}
-	v1 := buildWebapp(t, build.Options{ProjectDir: filepath.Join(root, "testdata/webapp"), FindLinks: findLinks, NoIndex: true,
+	v1 := buildWebapp(t, pipeline.Options{ProjectDir: filepath.Join(root, "testdata/webapp"), FindLinks: findLinks, NoIndex: true,
 		OutDir: out, CacheDir: cache, Report: true, VulnDB: db, VulnFailOn: "never"})
 	if len(v1.Reports) != 1 || v1.Reports[0] != strings.TrimSuffix(v1.Packages[0], ".deb")+".html" {
 		t.Fatalf("build --report wrote %v beside %v", v1.Reports, v1.Packages)
@@ -157,9 +157,13 @@ func TestReportInChromium(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(proj, "pyproject.toml"), pyproject, 0o644); err != nil {
 		t.Fatal(err)
 	}
+<<<<<<< HEAD
 	// v2's lock drops a requirement of Flask's and adds one nothing needs: a partial lock on purpose, which the
 	// report must show as removed and added.
-	v2 := buildWebapp(t, build.Options{ProjectDir: proj, FindLinks: findLinks, NoIndex: true, OutDir: out, CacheDir: cache, AllowPartialLock: true})
+	v2 := buildWebapp(t, pipeline.Options{ProjectDir: proj, FindLinks: findLinks, NoIndex: true, OutDir: out, CacheDir: cache, AllowPartialLock: true})
+=======
+	v2 := buildWebapp(t, pipeline.Options{ProjectDir: proj, FindLinks: findLinks, NoIndex: true, OutDir: out, CacheDir: cache})
+>>>>>>> 72c700c (Rename internal/build to internal/pipeline: the package runs the pipeline)
 
 	p1, err := report.Load(v1.Packages[0])
 	if err != nil {

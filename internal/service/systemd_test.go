@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/nspawn"
 )
@@ -76,9 +76,9 @@ func editFile(t *testing.T, p, old, new string) {
 func buildPackages(t *testing.T, dir string, formats []string, findLinks ...string) map[string]string {
 	t.Helper()
 	var log bytes.Buffer
-	res, err := build.Run(context.Background(), build.Options{
+	res, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: dir, FindLinks: append(findLinks, pythonWheels), NoIndex: true, Python: python,
-		OutDir: t.TempDir(), CacheDir: t.TempDir(), Formats: formats, Log: build.NewLogger(&log, build.LevelDebug),
+		OutDir: t.TempDir(), CacheDir: t.TempDir(), Formats: formats, Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
 	})
 	if err != nil {
 		t.Fatalf("building %s: %v\n%s", dir, err, log.String())

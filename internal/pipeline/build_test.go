@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/debwheel"
 )
@@ -52,19 +52,19 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-func runBuild(t *testing.T, o build.Options) *build.Result {
+func runBuild(t *testing.T, o pipeline.Options) *pipeline.Result {
 	t.Helper()
 	var log bytes.Buffer
-	o.Log = build.NewLogger(&log, build.LevelDebug)
+	o.Log = pipeline.NewLogger(&log, pipeline.LevelDebug)
 	if o.Python == "" {
 		o.Python = python
 	}
 	if o.CacheDir == "" {
 		o.CacheDir = t.TempDir()
 	}
-	res, err := build.Run(context.Background(), o)
+	res, err := pipeline.Run(context.Background(), o)
 	if err != nil {
-		t.Fatalf("build.Run: %v\nlog:\n%s", err, log.String())
+		t.Fatalf("pipeline.Run: %v\nlog:\n%s", err, log.String())
 	}
 	return res
 }
@@ -109,7 +109,7 @@ func TestReproducible(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), name, "hello")
 		copyTree(t, repoPath(t, "examples/hello"), dir)
 		out := filepath.Join(t.TempDir(), "out")
-		res := runBuild(t, build.Options{ProjectDir: dir, FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: out, Jobs: len(debs) + 1})
+		res := runBuild(t, pipeline.Options{ProjectDir: dir, FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: out, Jobs: len(debs) + 1})
 		if len(res.Packages) != 1 {
 			t.Fatalf("packages = %v, want one", res.Packages)
 		}
@@ -156,7 +156,7 @@ func TestHashMismatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "out")
-	_, err := build.Run(context.Background(), build.Options{ProjectDir: dir, Python: python, FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: out, CacheDir: t.TempDir()})
+	_, err := pipeline.Run(context.Background(), pipeline.Options{ProjectDir: dir, Python: python, FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: out, CacheDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "hash mismatch") || !strings.Contains(err.Error(), wrong) {
 		t.Fatalf("err = %v, want a hash mismatch naming %s", err, wrong)
 	}

@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -93,9 +93,9 @@ func TestLockClosure(t *testing.T) {
 			}
 			out := filepath.Join(t.TempDir(), "out")
 			var log bytes.Buffer
-			res, err := build.Run(context.Background(), build.Options{
+			res, err := pipeline.Run(context.Background(), pipeline.Options{
 				ProjectDir: proj, Python: python, FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache,
-				NoCompile: true, AllowPartialLock: tt.partial, Log: build.NewLogger(&log, build.LevelDebug),
+				NoCompile: true, AllowPartialLock: tt.partial, Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
 			})
 			if tt.want == nil {
 				if err != nil {

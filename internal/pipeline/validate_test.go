@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
 	"github.com/venvpkg/venvpkg/internal/index/indextest"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -40,7 +40,7 @@ maintainer = "Test <test@example.org>"
 	tests := []struct {
 		name    string
 		project func(string) string            // edits pyproject.toml
-		opts    func(*build.Options)           // edits the options
+		opts    func(*pipeline.Options)        // edits the options
 		want    string                         // in the error
 		setup   func(t *testing.T, dir string) // prepares the directory
 	}{
@@ -57,15 +57,15 @@ maintainer = "Test <test@example.org>"
 			want: `[tool.venvpkg] depends: "libpq5 >= 15" is not a Debian relation`},
 		{name: "service without command", project: func(s string) string { return s + "\n[tool.venvpkg.services.web]\nuser = \"app\"\n" },
 			want: "[tool.venvpkg.services"},
-		{name: "unknown format", opts: func(o *build.Options) { o.Formats = []string{"apk"} }, want: "apk"},
-		{name: "signing key missing", opts: func(o *build.Options) { o.Formats = []string{"rpm"}; o.SignKey = "/nonexistent/key.asc" },
+		{name: "unknown format", opts: func(o *pipeline.Options) { o.Formats = []string{"apk"} }, want: "apk"},
+		{name: "signing key missing", opts: func(o *pipeline.Options) { o.Formats = []string{"rpm"}; o.SignKey = "/nonexistent/key.asc" },
 			want: "loading the RPM signing key"},
-		{name: "lock file missing", opts: func(o *build.Options) { o.Lock = "/nonexistent/requirements.txt" }, want: "the lock file"},
-		{name: "index URL not http", opts: func(o *build.Options) { o.IndexURL = "ftp://example.org/simple/" }, want: "index URL"},
-		{name: "find-links missing", opts: func(o *build.Options) { o.FindLinks = []string{"/nonexistent/wheels"} }, want: "--find-links"},
-		{name: "output is a file", opts: func(o *build.Options) { o.OutDir = filepath.Join(o.ProjectDir, "requirements.txt", "dist") },
+		{name: "lock file missing", opts: func(o *pipeline.Options) { o.Lock = "/nonexistent/requirements.txt" }, want: "the lock file"},
+		{name: "index URL not http", opts: func(o *pipeline.Options) { o.IndexURL = "ftp://example.org/simple/" }, want: "index URL"},
+		{name: "find-links missing", opts: func(o *pipeline.Options) { o.FindLinks = []string{"/nonexistent/wheels"} }, want: "--find-links"},
+		{name: "output is a file", opts: func(o *pipeline.Options) { o.OutDir = filepath.Join(o.ProjectDir, "requirements.txt", "dist") },
 			want: "is not a directory"},
-		{name: "vulnerability database missing", opts: func(o *build.Options) { o.VulnDB = "/nonexistent/osv" }, want: "--vuln-db"},
+		{name: "vulnerability database missing", opts: func(o *pipeline.Options) { o.VulnDB = "/nonexistent/osv" }, want: "--vuln-db"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,14 +88,14 @@ maintainer = "Test <test@example.org>"
 			if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			o := build.Options{ProjectDir: proj, Python: wrapper, IndexURL: srv.IndexURL(), OutDir: out, CacheDir: cache, NoCompile: true}
+			o := pipeline.Options{ProjectDir: proj, Python: wrapper, IndexURL: srv.IndexURL(), OutDir: out, CacheDir: cache, NoCompile: true}
 			if tt.opts != nil {
 				tt.opts(&o)
 			}
 			var log bytes.Buffer
-			o.Log = build.NewLogger(&log, build.LevelDebug)
+			o.Log = pipeline.NewLogger(&log, pipeline.LevelDebug)
 			before := srv.Requests()
-			_, err := build.Run(context.Background(), o)
+			_, err := pipeline.Run(context.Background(), o)
 			requests := srv.Requests() - before
 			_, ranErr := os.Stat(mark)
 			cached, _ := os.ReadDir(cache)

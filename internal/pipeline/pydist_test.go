@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/chroot"
 	"github.com/venvpkg/venvpkg/internal/testutil/debwheel"
@@ -94,16 +94,16 @@ def main():
 
 // runBundled is runBuild without the default --python, so that the
 // interpreter comes from --python-dist or [tool.venvpkg] python-dist.
-func runBundled(t *testing.T, o build.Options) *build.Result {
+func runBundled(t *testing.T, o pipeline.Options) *pipeline.Result {
 	t.Helper()
 	var log bytes.Buffer
-	o.Log = build.NewLogger(&log, build.LevelDebug)
+	o.Log = pipeline.NewLogger(&log, pipeline.LevelDebug)
 	if o.CacheDir == "" {
 		o.CacheDir = t.TempDir()
 	}
-	res, err := build.Run(context.Background(), o)
+	res, err := pipeline.Run(context.Background(), o)
 	if err != nil {
-		t.Fatalf("build.Run: %v\nlog:\n%s", err, log.String())
+		t.Fatalf("pipeline.Run: %v\nlog:\n%s", err, log.String())
 	}
 	return res
 }
@@ -122,7 +122,7 @@ func TestBundledReproducible(t *testing.T) {
 	a := pbs.Get(t, pbs.V311)
 	wheels := bundledWheels(t)
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	var results []*build.Result
+	var results []*pipeline.Result
 	var dirs []string
 	for i, name := range []string{"one", "second-build"} {
 		if i == 1 {
@@ -136,7 +136,7 @@ func TestBundledReproducible(t *testing.T) {
 		}
 		t.Setenv("TMPDIR", tmp)
 		dirs = append(dirs, top)
-		results = append(results, runBundled(t, build.Options{ProjectDir: proj, PythonDist: distFlag(a), FindLinks: []string{wheels}, NoIndex: true,
+		results = append(results, runBundled(t, pipeline.Options{ProjectDir: proj, PythonDist: distFlag(a), FindLinks: []string{wheels}, NoIndex: true,
 			OutDir: filepath.Join(top, "out"), Formats: []string{"deb", "rpm"}, CacheDir: cache}))
 	}
 	for i := range results[0].Packages {
@@ -266,13 +266,13 @@ func TestBundledEndToEnd(t *testing.T) {
 	a311, a314 := pbs.Get(t, pbs.V311), pbs.Get(t, pbs.V314)
 	wheels := bundledWheels(t)
 	out, cache := t.TempDir(), t.TempDir()
-	web := runBundled(t, build.Options{ProjectDir: repoPath(t, "testdata/pyweb"), PythonDist: distFlag(a311), FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
+	web := runBundled(t, pipeline.Options{ProjectDir: repoPath(t, "testdata/pyweb"), PythonDist: distFlag(a311), FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
 	// Debian 11's dpkg (1.20) reads no data.tar.zst: the packages meant for it use gzip.
-	hello := runBundled(t, build.Options{ProjectDir: writeHello(t, "hello311", "compression = \"gzip\"\n"), PythonDist: a311.Dir, FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
-	hello314 := runBundled(t, build.Options{ProjectDir: writeHello(t, "hello314", fmt.Sprintf("compression = \"gzip\"\npython-dist = { path = %q, sha256 = %q }\n", a314.Path, a314.SHA256)),
+	hello := runBundled(t, pipeline.Options{ProjectDir: writeHello(t, "hello311", "compression = \"gzip\"\n"), PythonDist: a311.Dir, FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
+	hello314 := runBundled(t, pipeline.Options{ProjectDir: writeHello(t, "hello314", fmt.Sprintf("compression = \"gzip\"\npython-dist = { path = %q, sha256 = %q }\n", a314.Path, a314.SHA256)),
 		FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache})
 
-	for _, r := range []*build.Result{web, hello, hello314} {
+	for _, r := range []*pipeline.Result{web, hello, hello314} {
 		t.Logf("%s Depends: %s", r.Name, strings.Join(r.Depends, ", "))
 	}
 	if got := strings.Join(hello.Depends, ", "); strings.Contains(got, "python") || !strings.Contains(got, "libc6 (>= 2.17)") {
@@ -346,7 +346,7 @@ print("imported", " ".join(sorted(names)))
 			}
 		}
 	}
-	deb := func(r *build.Result) string { return pkgPath(t, r, ".deb") }
+	deb := func(r *pipeline.Result) string { return pkgPath(t, r, ".deb") }
 	both := map[string]string{
 		"pyweb":    "markupsafe-speedups c\nlibzmq 4.3.|\nprefix /opt/venvs/pyweb\nbase-prefix /opt/venvs/pyweb/python\nstdlib /opt/venvs/pyweb/python/lib/python3.11",
 		"hello311": "hello from CPython 3.11.11 at /opt/venvs/hello311/python in /opt/venvs/hello311",

@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -47,9 +47,9 @@ func TestAuditRefusesBuildPaths(t *testing.T) {
 	cache := t.TempDir()
 	for _, run := range []string{"first", "cached tree"} {
 		var log bytes.Buffer
-		_, err := build.Run(context.Background(), build.Options{
+		_, err := pipeline.Run(context.Background(), pipeline.Options{
 			ProjectDir: proj, Python: python, FindLinks: []string{wheels}, NoIndex: true,
-			OutDir: out, CacheDir: cache, NoCompile: true, Log: build.NewLogger(&log, build.LevelDebug),
+			OutDir: out, CacheDir: cache, NoCompile: true, Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
 		})
 		if err == nil || !strings.Contains(err.Error(), "audit:") || !strings.Contains(err.Error(), "bad/paths.txt") {
 			t.Fatalf("%s build: err = %v, want an audit error naming bad/paths.txt\nlog:\n%s", run, err, log.String())

@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"archive/zip"
@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -385,9 +385,9 @@ func TestHostileWheels(t *testing.T) {
 			}
 			t.Setenv("TMPDIR", dirs["tmp"])
 			var log bytes.Buffer
-			_, err := build.Run(context.Background(), build.Options{
+			_, err := pipeline.Run(context.Background(), pipeline.Options{
 				ProjectDir: dirs["proj"], Python: python, FindLinks: []string{dirs["wheels"]}, NoIndex: true,
-				OutDir: dirs["out"], CacheDir: cache, NoCompile: true, Log: build.NewLogger(&log, build.LevelDebug),
+				OutDir: dirs["out"], CacheDir: cache, NoCompile: true, Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
 			})
 			if err == nil {
 				t.Fatalf("build succeeded, want %q\nlog:\n%s", tt.want, log.String())

@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
 	"github.com/venvpkg/venvpkg/internal/payload"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/sbom/sbomtest"
 )
 
@@ -33,7 +33,7 @@ func TestSBOM(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), name, "webapp")
 		copyTree(t, repoPath(t, "testdata/webapp"), dir)
 		out := filepath.Join(t.TempDir(), "out")
-		res := runBuild(t, build.Options{ProjectDir: dir, FindLinks: []string{wheels, pythonWheels}, NoIndex: true, OutDir: out, Formats: []string{"deb", "rpm"}})
+		res := runBuild(t, pipeline.Options{ProjectDir: dir, FindLinks: []string{wheels, pythonWheels}, NoIndex: true, OutDir: out, Formats: []string{"deb", "rpm"}})
 		if len(res.Packages) != 2 || len(res.SBOMs) != 2 {
 			t.Fatalf("packages %v, SBOMs %v; want two of each", res.Packages, res.SBOMs)
 		}
@@ -42,7 +42,7 @@ func TestSBOM(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := filepath.Join(out, build.SBOMFileName(p)); res.SBOMs[i] != want {
+			if want := filepath.Join(out, pipeline.SBOMFileName(p)); res.SBOMs[i] != want {
 				t.Errorf("SBOM of %s written to %s, want %s", p, res.SBOMs[i], want)
 			}
 			tree, err := payload.ReadFile(p)
@@ -53,7 +53,7 @@ func TestSBOM(t *testing.T) {
 			if !ok {
 				t.Fatalf("%s holds no %s", p, payload.SBOMName)
 			}
-			if want := build.SBOMPath("/opt/venvs/webapp"); at != want {
+			if want := pipeline.SBOMPath("/opt/venvs/webapp"); at != want {
 				t.Errorf("%s: SBOM at %s, want %s", filepath.Base(p), at, want)
 			}
 			if !bytes.Equal(inside, beside) {
@@ -96,9 +96,9 @@ func TestBuildVulnCheck(t *testing.T) {
 	db := repoPath(t, "internal/vuln/testdata/db")
 	out := filepath.Join(t.TempDir(), "out")
 	cache := t.TempDir()
-	o := build.Options{ProjectDir: repoPath(t, "testdata/webapp"), Python: python, FindLinks: []string{wheels, pythonWheels}, NoIndex: true,
+	o := pipeline.Options{ProjectDir: repoPath(t, "testdata/webapp"), Python: python, FindLinks: []string{wheels, pythonWheels}, NoIndex: true,
 		OutDir: out, CacheDir: cache, VulnDB: db}
-	_, err := build.Run(context.Background(), o)
+	_, err := pipeline.Run(context.Background(), o)
 	if err == nil || !strings.Contains(err.Error(), "refusing to write the package") || !strings.Contains(err.Error(), "CVE-2023-30861") || !strings.Contains(err.Error(), "CVE-2023-25577") {
 		t.Fatalf("build with a vulnerable lock: err = %v, want a refusal naming the advisories", err)
 	}

@@ -1,11 +1,11 @@
-// Package build runs venvpkg's pipeline for one project:
+// Package pipeline runs venvpkg's pipeline for one project:
 //
 //	config → probe → lock → fetch → build → venv → install → compile → audit → package
 //
 // It owns the build's temporary directories and removes them whatever
 // happens, so a failed or interrupted run leaves nothing behind but its
 // error; packages appear in the output directory only once complete.
-package build
+package pipeline
 
 import (
 	"cmp"

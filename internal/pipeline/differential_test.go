@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
 	"github.com/venvpkg/venvpkg/internal/payload"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
 // TestDifferentialPip installs the web app (Flask, MarkupSafe's C extension,
@@ -48,7 +48,7 @@ func TestDifferentialPip(t *testing.T) {
 
 	// venvpkg's side, at a prefix of the same length so nothing shifts.
 	prefix := filepath.Join(filepath.Dir(pipVenv), "vpkvenv")
-	res := runBuild(t, build.Options{ProjectDir: project, FindLinks: []string{wheels, pythonWheels}, NoIndex: true,
+	res := runBuild(t, pipeline.Options{ProjectDir: project, FindLinks: []string{wheels, pythonWheels}, NoIndex: true,
 		OutDir: t.TempDir(), Prefix: prefix, NoCompile: true})
 	x := t.TempDir()
 	run(t, "dpkg-deb", "-x", res.Packages[0], x)

@@ -1,10 +1,10 @@
-package build_test
+package pipeline_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil/chroot"
 )
 
@@ -24,8 +24,8 @@ func TestEndToEndChroot(t *testing.T) {
 	needTools(t)
 	wheels := webappWheels(t)
 	out := t.TempDir()
-	hello := runBuild(t, build.Options{ProjectDir: repoPath(t, "examples/hello"), Python: "/usr/bin/python3", FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: out})
-	web := runBuild(t, build.Options{ProjectDir: repoPath(t, "testdata/webapp"), FindLinks: []string{wheels, pythonWheels}, NoIndex: true, OutDir: out})
+	hello := runBuild(t, pipeline.Options{ProjectDir: repoPath(t, "examples/hello"), Python: "/usr/bin/python3", FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: out})
+	web := runBuild(t, pipeline.Options{ProjectDir: repoPath(t, "testdata/webapp"), FindLinks: []string{wheels, pythonWheels}, NoIndex: true, OutDir: out})
 
 	if web.Arch == "all" {
 		t.Errorf("webapp Architecture = all, want the host's (markupsafe has a C extension)")

@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"os"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
 // TestTreeCacheByteIdentical builds the web app with the tree cache cold,
@@ -23,7 +23,7 @@ func TestTreeCacheByteIdentical(t *testing.T) {
 	build1 := func(noCache bool) string {
 		t.Helper()
 		out := t.TempDir()
-		res := runBuild(t, build.Options{
+		res := runBuild(t, pipeline.Options{
 			ProjectDir: project, FindLinks: []string{wheels, pythonWheels}, NoIndex: true, OutDir: out,
 			CacheDir: cache, NoTreeCache: noCache,
 		})

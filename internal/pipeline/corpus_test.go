@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/chroot"
 	"github.com/venvpkg/venvpkg/internal/testutil/debwheel"
@@ -155,7 +155,7 @@ func TestCorpus(t *testing.T) {
 			}
 			run(t, python, install...)
 
-			res := runBuild(t, build.Options{ProjectDir: src, FindLinks: links, NoIndex: true, OutDir: filepath.Join(out, p.dir)})
+			res := runBuild(t, pipeline.Options{ProjectDir: src, FindLinks: links, NoIndex: true, OutDir: filepath.Join(out, p.dir)})
 			if len(res.Packages) != 1 {
 				t.Fatalf("packages = %v, want one", res.Packages)
 			}
@@ -191,7 +191,7 @@ func TestCorpus(t *testing.T) {
 		src := filepath.Join(t.TempDir(), "hatch-vcs")
 		copyTree(t, repoPath(t, "testdata/projects/hatch-vcs"), src)
 		t.Setenv("SETUPTOOLS_SCM_PRETEND_VERSION", "1.4.3")
-		res := runBuild(t, build.Options{ProjectDir: src, FindLinks: links, NoIndex: true, OutDir: t.TempDir(), NoCompile: true})
+		res := runBuild(t, pipeline.Options{ProjectDir: src, FindLinks: links, NoIndex: true, OutDir: t.TempDir(), NoCompile: true})
 		if res.Version != "1.4.3" || res.Project.Version != "1.4.3" {
 			t.Errorf("built version %s (wheel %s), want 1.4.3 from SETUPTOOLS_SCM_PRETEND_VERSION", res.Version, res.Project.Version)
 		}

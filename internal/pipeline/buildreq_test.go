@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -50,9 +50,9 @@ func TestBuildRequirementsFromSdists(t *testing.T) {
 	})
 	cache := t.TempDir()
 	var log bytes.Buffer
-	opts := build.Options{ProjectDir: proj, Python: python, FindLinks: []string{sdists, pythonWheels}, NoIndex: true,
-		OutDir: t.TempDir(), CacheDir: cache, NoCompile: true, Log: build.NewLogger(&log, build.LevelDebug)}
-	if _, err := build.Run(context.Background(), opts); err != nil {
+	opts := pipeline.Options{ProjectDir: proj, Python: python, FindLinks: []string{sdists, pythonWheels}, NoIndex: true,
+		OutDir: t.TempDir(), CacheDir: cache, NoCompile: true, Log: pipeline.NewLogger(&log, pipeline.LevelDebug)}
+	if _, err := pipeline.Run(context.Background(), opts); err != nil {
 		t.Fatalf("build: %v\n%s", err, log.String())
 	}
 	inner, outer := strings.Index(log.String(), "building helperlib-0.1.tar.gz from its sdist"), strings.Index(log.String(), "building mybackend-0.1.tar.gz from its sdist")
@@ -67,7 +67,7 @@ func TestBuildRequirementsFromSdists(t *testing.T) {
 
 	log.Reset()
 	opts.OutDir = t.TempDir()
-	if _, err := build.Run(context.Background(), opts); err != nil {
+	if _, err := pipeline.Run(context.Background(), opts); err != nil {
 		t.Fatalf("second build: %v\n%s", err, log.String())
 	}
 	if strings.Contains(log.String(), "from its sdist") || !strings.Contains(log.String(), "mybackend-0.1.tar.gz: using the wheel built earlier") {
@@ -80,7 +80,7 @@ func TestBuildRequirementsFromSdists(t *testing.T) {
 	})
 	log.Reset()
 	opts.OutDir = t.TempDir()
-	_, err := build.Run(context.Background(), opts)
+	_, err := pipeline.Run(context.Background(), opts)
 	if err == nil || !strings.Contains(err.Error(), "build requirement cycle: cyc-a → cyc-b → cyc-a;") {
 		t.Errorf("build with a build requirement cycle: error %v, want one naming cyc-a → cyc-b → cyc-a", err)
 	}

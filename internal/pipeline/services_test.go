@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/venvpkg/venvpkg/internal/build"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/chroot"
 )
@@ -56,17 +56,17 @@ func runCmd(t *testing.T, name string, args ...string) string {
 
 // buildGreeter copies testdata/service-app to a fresh directory, lets edit
 // change it, and builds it in the given formats.
-func buildGreeter(t *testing.T, formats []string, edit func(dir string)) *build.Result {
+func buildGreeter(t *testing.T, formats []string, edit func(dir string)) *pipeline.Result {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "greeter")
 	copyTree(t, repoPath(t, "testdata/service-app"), dir)
 	if edit != nil {
 		edit(dir)
 	}
-	return runBuild(t, build.Options{ProjectDir: dir, FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: t.TempDir(), Formats: formats})
+	return runBuild(t, pipeline.Options{ProjectDir: dir, FindLinks: []string{pythonWheels}, NoIndex: true, OutDir: t.TempDir(), Formats: formats})
 }
 
-func pkgPath(t *testing.T, res *build.Result, suffix string) string {
+func pkgPath(t *testing.T, res *pipeline.Result, suffix string) string {
 	t.Helper()
 	for _, p := range res.Packages {
 		if strings.HasSuffix(p, suffix) {

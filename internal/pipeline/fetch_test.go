@@ -1,4 +1,4 @@
-package build_test
+package pipeline_test
 
 import (
 	"archive/tar"
@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/venvpkg/venvpkg/internal/build"
 	"github.com/venvpkg/venvpkg/internal/cli"
 	"github.com/venvpkg/venvpkg/internal/index"
 	"github.com/venvpkg/venvpkg/internal/index/indextest"
+	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
 // startHTTPServer serves dir with `python3 -m http.server` on 127.0.0.1
@@ -131,7 +131,7 @@ func TestSourcesByteIdentical(t *testing.T) {
 
 	var mu sync.Mutex
 	debs := map[string]string{}
-	record := func(name string, res *build.Result) {
+	record := func(name string, res *pipeline.Result) {
 		mu.Lock()
 		defer mu.Unlock()
 		if len(res.Packages) != 1 {
@@ -148,10 +148,10 @@ func TestSourcesByteIdentical(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			var log bytes.Buffer
-			res, err := build.Run(context.Background(), build.Options{
+			res, err := pipeline.Run(context.Background(), pipeline.Options{
 				ProjectDir: project, Python: python, IndexURL: srv.IndexURL(),
 				OutDir: filepath.Join(t.TempDir(), name), CacheDir: cache,
-				Log: build.NewLogger(&log, build.LevelDebug),
+				Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
 			})
 			if err != nil {
 				t.Errorf("%s: %v\n%s", name, err, log.String())
@@ -188,19 +188,19 @@ func TestSourcesByteIdentical(t *testing.T) {
 
 	// HTML only, with a fresh cache.
 	srv.Format = indextest.HTMLOnly
-	record("html", runBuild(t, build.Options{ProjectDir: project, IndexURL: srv.IndexURL(), OutDir: filepath.Join(t.TempDir(), "html"), CacheDir: filepath.Join(t.TempDir(), "cache")}))
+	record("html", runBuild(t, pipeline.Options{ProjectDir: project, IndexURL: srv.IndexURL(), OutDir: filepath.Join(t.TempDir(), "html"), CacheDir: filepath.Join(t.TempDir(), "cache")}))
 	srv.Format = indextest.Negotiate
 
 	// A find-links page served by python3 -m http.server.
 	page := startHTTPServer(t, linkDir(t, wheels, pythonWheels))
-	record("find-links", runBuild(t, build.Options{ProjectDir: project, NoIndex: true, FindLinks: []string{page}, OutDir: filepath.Join(t.TempDir(), "fl"), CacheDir: filepath.Join(t.TempDir(), "cache")}))
+	record("find-links", runBuild(t, pipeline.Options{ProjectDir: project, NoIndex: true, FindLinks: []string{page}, OutDir: filepath.Join(t.TempDir(), "fl"), CacheDir: filepath.Join(t.TempDir(), "cache")}))
 
 	// A hand-written pylock.toml, found by default in the project.
 	dir := filepath.Join(t.TempDir(), "webapp")
 	copyTree(t, project, dir)
 	os.Remove(filepath.Join(dir, "requirements.txt"))
 	webappPylock(t, dir, srv, wheels)
-	record("pylock", runBuild(t, build.Options{ProjectDir: dir, IndexURL: srv.IndexURL(), OutDir: filepath.Join(t.TempDir(), "pylock"), CacheDir: cache}))
+	record("pylock", runBuild(t, pipeline.Options{ProjectDir: dir, IndexURL: srv.IndexURL(), OutDir: filepath.Join(t.TempDir(), "pylock"), CacheDir: cache}))
 
 	var names []string
 	for n := range debs {
@@ -370,9 +370,9 @@ func TestSdistBuiltWithSetuptools(t *testing.T) {
 	}
 	cache := t.TempDir()
 	var log bytes.Buffer
-	res, err := build.Run(context.Background(), build.Options{
+	res, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: proj, Python: python, IndexURL: srv.IndexURL(), OutDir: t.TempDir(), CacheDir: cache,
-		Log: build.NewLogger(&log, build.LevelDebug),
+		Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
 	})
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, log.String())
@@ -409,9 +409,9 @@ func TestSdistBuiltWithSetuptools(t *testing.T) {
 
 	// A second build reuses the wheel built from the same sdist.
 	log.Reset()
-	if _, err := build.Run(context.Background(), build.Options{
+	if _, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: proj, Python: python, IndexURL: srv.IndexURL(), OutDir: t.TempDir(), CacheDir: cache,
-		Log: build.NewLogger(&log, build.LevelDebug),
+		Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
 	}); err != nil {
 		t.Fatalf("second build: %v\n%s", err, log.String())
 	}
