@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
@@ -30,7 +31,7 @@ func profileBuild(ctx context.Context, cfg config, w *workload, cache, out strin
 	_, err = pipeline.Run(ctx, pipeline.Options{
 		ProjectDir: w.Project, FindLinks: []string{w.Wheels, "/usr/share/python-wheels"}, NoIndex: true,
 		Python: cfg.Python, OutDir: filepath.Join(dir, "out"), CacheDir: cache,
-		Log: pipeline.NewLogger(os.Stderr, pipeline.LevelDebug),
+		Log: logging.NewLogger(os.Stderr, logging.LevelDebug),
 	})
 	pprof.StopCPUProfile()
 	if err != nil {

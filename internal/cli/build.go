@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/venvpkg/venvpkg/internal/lock"
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
@@ -43,20 +44,20 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 					o.Formats = append(o.Formats, f)
 				}
 			}
-			level := pipeline.LevelInfo
+			level := logging.LevelInfo
 			switch {
 			case quiet:
-				level = pipeline.LevelQuiet
+				level = logging.LevelQuiet
 			case verbose > 1:
 				return fmt.Errorf("-v given %d times: -v already prints every step and the build backend's output; there is no more detailed level", verbose)
 			case verbose > 0:
-				level = pipeline.LevelDebug
+				level = logging.LevelDebug
 			}
 			o.Retries = retries
 			if retries <= 0 {
 				o.Retries = -1 // none; 0 would mean the default
 			}
-			o.Log = pipeline.NewLogger(cmd.ErrOrStderr(), level)
+			o.Log = logging.NewLogger(cmd.ErrOrStderr(), level)
 			res, err := pipeline.Run(cmd.Context(), o)
 			if err != nil {
 				return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/venvpkg/venvpkg/internal/config"
 	"github.com/venvpkg/venvpkg/internal/fleet"
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/repo"
 	"github.com/venvpkg/venvpkg/internal/sign"
@@ -64,7 +65,7 @@ func buildDeb(t *testing.T, dir string) string {
 	var log bytes.Buffer
 	res, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: dir, FindLinks: []string{pythonWheels}, NoIndex: true, Python: python,
-		OutDir: t.TempDir(), CacheDir: t.TempDir(), Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
+		OutDir: t.TempDir(), CacheDir: t.TempDir(), Log: logging.NewLogger(&log, logging.LevelDebug),
 	})
 	if err != nil {
 		t.Fatalf("building %s: %v\n%s", dir, err, log.String())

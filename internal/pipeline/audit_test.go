@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
@@ -49,7 +50,7 @@ func TestAuditRefusesBuildPaths(t *testing.T) {
 		var log bytes.Buffer
 		_, err := pipeline.Run(context.Background(), pipeline.Options{
 			ProjectDir: proj, Python: python, FindLinks: []string{wheels}, NoIndex: true,
-			OutDir: out, CacheDir: cache, NoCompile: true, Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
+			OutDir: out, CacheDir: cache, NoCompile: true, Log: logging.NewLogger(&log, logging.LevelDebug),
 		})
 		if err == nil || !strings.Contains(err.Error(), "audit:") || !strings.Contains(err.Error(), "bad/paths.txt") {
 			t.Fatalf("%s build: err = %v, want an audit error naming bad/paths.txt\nlog:\n%s", run, err, log.String())

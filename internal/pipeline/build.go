@@ -31,6 +31,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/index"
 	"github.com/venvpkg/venvpkg/internal/interp"
 	"github.com/venvpkg/venvpkg/internal/lock"
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pep503"
 	"github.com/venvpkg/venvpkg/internal/pep508"
@@ -85,7 +86,7 @@ type Options struct {
 	Strict     bool // unresolved shared libraries are errors
 	Jobs       int  // parallel installs and compile workers; 0 = number of CPUs
 	CacheDir   string
-	Log        *Logger
+	Log        *logging.Logger
 
 	// SignKey is an OpenPGP private key file that signs .rpm packages
 	// (header signature); empty uses $VENVPKG_SIGN_KEY when it is set.
@@ -129,7 +130,7 @@ type Result struct {
 func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	log := opts.Log
 	if log == nil {
-		log = NewLogger(io.Discard, LevelQuiet)
+		log = logging.NewLogger(io.Discard, logging.LevelQuiet)
 	}
 	b := &builder{opts: opts, log: log, res: &Result{}}
 	if err := b.prepare(ctx); err != nil {
@@ -153,7 +154,7 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 
 type builder struct {
 	opts Options
-	log  *Logger
+	log  *logging.Logger
 	res  *Result
 
 	cfg       *config.Config
@@ -439,8 +440,8 @@ func (b *builder) buildProject(ctx context.Context) error {
 		Find:        b.findBuildRequirement,
 		EnvCacheDir: b.buildEnvDir(),
 	}
-	if b.log.level >= LevelDebug {
-		fe.Stdout, fe.Stderr = b.log.w, b.log.w
+	if w := b.log.Verbose(); w != nil {
+		fe.Stdout, fe.Stderr = w, w
 	}
 	what := cmp.Or(b.cfg.Project.Name, filepath.Base(b.projDir))
 	b.log.Infof("building %s with its PEP 517 backend", what)
@@ -794,11 +795,11 @@ func DefaultCacheDir() string {
 // test uses it to deliver a signal at a known point of every stage.
 const PauseEnv = "VENVPKG_TEST_PAUSE_AT"
 
-func pauseForTest(ctx context.Context, log *Logger, stage string) {
+func pauseForTest(ctx context.Context, log *logging.Logger, stage string) {
 	if os.Getenv(PauseEnv) != stage {
 		return
 	}
-	log.printf(LevelQuiet, "", "paused at %s", stage)
+	log.Printf("paused at %s", stage)
 	<-ctx.Done()
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/debwheel"
@@ -55,7 +56,7 @@ func copyTree(t *testing.T, src, dst string) {
 func runBuild(t *testing.T, o pipeline.Options) *pipeline.Result {
 	t.Helper()
 	var log bytes.Buffer
-	o.Log = pipeline.NewLogger(&log, pipeline.LevelDebug)
+	o.Log = logging.NewLogger(&log, logging.LevelDebug)
 	if o.Python == "" {
 		o.Python = python
 	}

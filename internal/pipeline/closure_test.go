@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
@@ -95,7 +96,7 @@ func TestLockClosure(t *testing.T) {
 			var log bytes.Buffer
 			res, err := pipeline.Run(context.Background(), pipeline.Options{
 				ProjectDir: proj, Python: python, FindLinks: []string{wheels}, NoIndex: true, OutDir: out, CacheDir: cache,
-				NoCompile: true, AllowPartialLock: tt.partial, Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
+				NoCompile: true, AllowPartialLock: tt.partial, Log: logging.NewLogger(&log, logging.LevelDebug),
 			})
 			if tt.want == nil {
 				if err != nil {

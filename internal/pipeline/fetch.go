@@ -14,10 +14,10 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/term"
 
 	"github.com/venvpkg/venvpkg/internal/index"
 	"github.com/venvpkg/venvpkg/internal/lock"
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pep503"
 	"github.com/venvpkg/venvpkg/internal/pep508"
@@ -395,7 +395,7 @@ var debianWheelPackages = map[string]string{
 // downloadReporter shows downloads: a progress bar of files and bytes when
 // the log goes to a terminal, one line per file otherwise, nothing with -q.
 type downloadReporter struct {
-	log *Logger
+	log *logging.Logger
 
 	mu      sync.Mutex
 	started int
@@ -408,23 +408,11 @@ func (r *downloadReporter) describe() {
 	r.bar.Describe(fmt.Sprintf("downloading %d/%d files, %s", r.done, r.started, humanBytes(r.bytes)))
 }
 
-func (r *downloadReporter) terminal() (*os.File, bool) {
-	l := r.log
-	if l == nil || l.level < LevelInfo || l.level >= LevelDebug {
-		return nil, false
-	}
-	f, ok := l.w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return nil, false
-	}
-	return f, true
-}
-
 func (r *downloadReporter) Start(a index.Artifact) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.started++
-	if f, ok := r.terminal(); ok {
+	if f, ok := r.log.Terminal(); ok {
 		if r.bar == nil {
 			r.bar = progressbar.NewOptions64(-1,
 				progressbar.OptionSetWriter(f),

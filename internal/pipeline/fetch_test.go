@@ -20,6 +20,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/cli"
 	"github.com/venvpkg/venvpkg/internal/index"
 	"github.com/venvpkg/venvpkg/internal/index/indextest"
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
@@ -151,7 +152,7 @@ func TestSourcesByteIdentical(t *testing.T) {
 			res, err := pipeline.Run(context.Background(), pipeline.Options{
 				ProjectDir: project, Python: python, IndexURL: srv.IndexURL(),
 				OutDir: filepath.Join(t.TempDir(), name), CacheDir: cache,
-				Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
+				Log: logging.NewLogger(&log, logging.LevelDebug),
 			})
 			if err != nil {
 				t.Errorf("%s: %v\n%s", name, err, log.String())
@@ -372,7 +373,7 @@ func TestSdistBuiltWithSetuptools(t *testing.T) {
 	var log bytes.Buffer
 	res, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: proj, Python: python, IndexURL: srv.IndexURL(), OutDir: t.TempDir(), CacheDir: cache,
-		Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
+		Log: logging.NewLogger(&log, logging.LevelDebug),
 	})
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, log.String())
@@ -411,7 +412,7 @@ func TestSdistBuiltWithSetuptools(t *testing.T) {
 	log.Reset()
 	if _, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: proj, Python: python, IndexURL: srv.IndexURL(), OutDir: t.TempDir(), CacheDir: cache,
-		Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
+		Log: logging.NewLogger(&log, logging.LevelDebug),
 	}); err != nil {
 		t.Fatalf("second build: %v\n%s", err, log.String())
 	}

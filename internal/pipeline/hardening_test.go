@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
@@ -387,7 +388,7 @@ func TestHostileWheels(t *testing.T) {
 			var log bytes.Buffer
 			_, err := pipeline.Run(context.Background(), pipeline.Options{
 				ProjectDir: dirs["proj"], Python: python, FindLinks: []string{dirs["wheels"]}, NoIndex: true,
-				OutDir: dirs["out"], CacheDir: cache, NoCompile: true, Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
+				OutDir: dirs["out"], CacheDir: cache, NoCompile: true, Log: logging.NewLogger(&log, logging.LevelDebug),
 			})
 			if err == nil {
 				t.Fatalf("build succeeded, want %q\nlog:\n%s", tt.want, log.String())

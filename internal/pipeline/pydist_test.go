@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/chroot"
@@ -97,7 +98,7 @@ def main():
 func runBundled(t *testing.T, o pipeline.Options) *pipeline.Result {
 	t.Helper()
 	var log bytes.Buffer
-	o.Log = pipeline.NewLogger(&log, pipeline.LevelDebug)
+	o.Log = logging.NewLogger(&log, logging.LevelDebug)
 	if o.CacheDir == "" {
 		o.CacheDir = t.TempDir()
 	}

@@ -86,8 +86,8 @@ func (b *builder) wheelFromSdist(ctx context.Context, path, filename, name strin
 		return "", fmt.Errorf("unpacking %s: %w", filename, err)
 	}
 	fe := &pybuild.Frontend{Python: b.runner(), TempDir: b.tmp, Find: b.findBuildRequirement}
-	if b.log.level >= LevelDebug {
-		fe.Stdout, fe.Stderr = b.log.w, b.log.w
+	if w := b.log.Verbose(); w != nil {
+		fe.Stdout, fe.Stderr = w, w
 	}
 	built, err := fe.BuildWheel(ctx, src, filepath.Join(dir, "wheel"))
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/index/indextest"
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
@@ -93,7 +94,7 @@ maintainer = "Test <test@example.org>"
 				tt.opts(&o)
 			}
 			var log bytes.Buffer
-			o.Log = pipeline.NewLogger(&log, pipeline.LevelDebug)
+			o.Log = logging.NewLogger(&log, logging.LevelDebug)
 			before := srv.Requests()
 			_, err := pipeline.Run(context.Background(), o)
 			requests := srv.Requests() - before

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/report"
 	"github.com/venvpkg/venvpkg/internal/testutil"
@@ -98,7 +99,7 @@ func chromium(t *testing.T, bin string, rec *recorder, file string, mode ...stri
 func buildWebapp(t *testing.T, o pipeline.Options) *pipeline.Result {
 	t.Helper()
 	var log bytes.Buffer
-	o.Log = pipeline.NewLogger(&log, pipeline.LevelDebug)
+	o.Log = logging.NewLogger(&log, logging.LevelDebug)
 	o.Python = python
 	res, err := pipeline.Run(context.Background(), o)
 	if err != nil {

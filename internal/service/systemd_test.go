@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/testutil/nspawn"
@@ -78,7 +79,7 @@ func buildPackages(t *testing.T, dir string, formats []string, findLinks ...stri
 	var log bytes.Buffer
 	res, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: dir, FindLinks: append(findLinks, pythonWheels), NoIndex: true, Python: python,
-		OutDir: t.TempDir(), CacheDir: t.TempDir(), Formats: formats, Log: pipeline.NewLogger(&log, pipeline.LevelDebug),
+		OutDir: t.TempDir(), CacheDir: t.TempDir(), Formats: formats, Log: logging.NewLogger(&log, logging.LevelDebug),
 	})
 	if err != nil {
 		t.Fatalf("building %s: %v\n%s", dir, err, log.String())

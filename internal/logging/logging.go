@@ -1,4 +1,6 @@
-package pipeline
+// Package logging prints venvpkg's progress lines, warnings and progress
+// bars at the verbosity the user chose.
+package logging
 
 import (
 	"fmt"
@@ -50,6 +52,32 @@ func (l *Logger) Infof(format string, args ...any) { l.printf(LevelInfo, "", for
 // Debugf prints a detail line.
 func (l *Logger) Debugf(format string, args ...any) { l.printf(LevelDebug, "  ", format, args...) }
 
+// Printf prints a line whatever the level: test hooks that a caller
+// waits for.
+func (l *Logger) Printf(format string, args ...any) { l.printf(LevelQuiet, "", format, args...) }
+
+// Verbose is the writer subprocess output goes to at -v, or nil below it.
+func (l *Logger) Verbose() io.Writer {
+	if l == nil || l.level < LevelDebug {
+		return nil
+	}
+	return l.w
+}
+
+// Terminal is the terminal stage lines go to when a progress display
+// belongs there: at the default level on a terminal, not with -q, -v or
+// when the output is a pipe or a CI log.
+func (l *Logger) Terminal() (*os.File, bool) {
+	if l == nil || l.level < LevelInfo || l.level >= LevelDebug {
+		return nil, false
+	}
+	f, ok := l.w.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil, false
+	}
+	return f, true
+}
+
 // Progress counts finished items of one long stage.
 type Progress interface {
 	Add(n int)
@@ -69,11 +97,8 @@ func (p barProgress) Done()     { _ = p.bar.Finish() }
 // Progress returns a progress bar for total items when the logger writes
 // stage lines to a terminal, and a no-op otherwise (pipes, CI logs, -q).
 func (l *Logger) Progress(total int, desc string) Progress {
-	if l == nil || l.level < LevelInfo || l.level >= LevelDebug || total < 2 {
-		return noProgress{}
-	}
-	f, ok := l.w.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	f, ok := l.Terminal()
+	if !ok || total < 2 {
 		return noProgress{}
 	}
 	return barProgress{progressbar.NewOptions(total,
