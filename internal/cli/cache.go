@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/venvpkg/venvpkg/internal/env"
 	"github.com/venvpkg/venvpkg/internal/index"
-	"github.com/venvpkg/venvpkg/internal/pipeline"
 )
 
 func newCacheCmd() *cobra.Command {
@@ -28,7 +28,7 @@ may share it, also at the same time.`,
 		Short: "Print the cache directory",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(cmd.OutOrStdout(), pipeline.DefaultCacheDir())
+			fmt.Fprintln(cmd.OutOrStdout(), env.Cache())
 			return nil
 		},
 	}, &cobra.Command{
@@ -36,7 +36,7 @@ may share it, also at the same time.`,
 		Short: "Remove the cache directory and everything in it",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir := pipeline.DefaultCacheDir()
+			dir := env.Cache()
 			if err := index.NewCache(dir).Clean(); err != nil {
 				return err
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/venvpkg/venvpkg/internal/env"
 	"github.com/venvpkg/venvpkg/internal/sign"
 )
 
@@ -112,7 +113,7 @@ func gitConfig(cmd *cobra.Command, key string) string {
 // newPassphrase returns the passphrase for a new key: the environment's,
 // else one asked twice on the terminal, else none.
 func newPassphrase(cmd *cobra.Command) ([]byte, error) {
-	if p, ok := os.LookupEnv(sign.EnvPassphrase); ok {
+	if p, ok := env.SignPassphrase.Lookup(); ok {
 		return []byte(p), nil
 	}
 	in, ok := cmd.InOrStdin().(*os.File)

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/venvpkg/venvpkg/internal/env"
 	"github.com/venvpkg/venvpkg/internal/repo"
 	"github.com/venvpkg/venvpkg/internal/sign"
 )
@@ -69,7 +69,7 @@ Clients:
 					o.Architectures = []string{}
 				}
 			}
-			if keyFile != "" || os.Getenv(sign.EnvKey) != "" || !o.DryRun {
+			if keyFile != "" || env.SignKey.String() != "" || !o.DryRun {
 				s, err := loadSigner(cmd, keyFile)
 				if err != nil {
 					return err
@@ -147,13 +147,9 @@ Clients:
 // publishTime is the Release Date: SOURCE_DATE_EPOCH when set, so a
 // publish can be reproduced, else now.
 func publishTime() (time.Time, error) {
-	v, ok := os.LookupEnv("SOURCE_DATE_EPOCH")
-	if !ok || v == "" {
+	t, ok, err := env.Epoch()
+	if !ok && err == nil {
 		return time.Now(), nil
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q is not a number of seconds since 1970", v)
-	}
-	return time.Unix(n, 0), nil
+	return t, err
 }

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/venvpkg/venvpkg/internal/config"
+	"github.com/venvpkg/venvpkg/internal/env"
 	"github.com/venvpkg/venvpkg/internal/repo"
 	"github.com/venvpkg/venvpkg/internal/report"
 	"github.com/venvpkg/venvpkg/internal/vuln"
@@ -41,7 +41,7 @@ package.`,
 				}
 				pkgs = append(pkgs, p)
 			}
-			if db = cmp.Or(db, os.Getenv(VulnDBEnv)); db != "" {
+			if db = cmp.Or(db, env.VulnDB.String()); db != "" {
 				d, err := vuln.Load(db)
 				if err != nil {
 					return err

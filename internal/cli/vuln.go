@@ -4,21 +4,20 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/venvpkg/venvpkg/internal/config"
+	"github.com/venvpkg/venvpkg/internal/env"
 	"github.com/venvpkg/venvpkg/internal/interp"
 	"github.com/venvpkg/venvpkg/internal/pep508"
-	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/vuln"
 )
 
 // VulnDBEnv names the default vulnerability database of venvpkg vuln and
 // venvpkg build --vuln-db.
-const VulnDBEnv = "VENVPKG_VULN_DB"
+var VulnDBEnv = env.VulnDB.Name
 
 func newVulnCmd() *cobra.Command {
 	var (
@@ -50,7 +49,7 @@ whose records give no severity counts at every level but never).`,
 			if err != nil {
 				return err
 			}
-			db = cmp.Or(db, os.Getenv(VulnDBEnv))
+			db = cmp.Or(db, env.VulnDB.String())
 			if db == "" {
 				return fmt.Errorf("--db is missing: give the directory or zip of OSV records to check against (or set $%s)", VulnDBEnv)
 			}
@@ -63,7 +62,7 @@ whose records give no severity counts at every level but never).`,
 				if py == "" && c != nil {
 					py = c.Tool.Python
 				}
-				info, err := interp.Probe(ctx, cmp.Or(py, "/usr/bin/python3"), filepath.Join(pipeline.DefaultCacheDir(), "interp"))
+				info, err := interp.Probe(ctx, cmp.Or(py, "/usr/bin/python3"), filepath.Join(env.Cache(), "interp"))
 				if err != nil {
 					return nil, fmt.Errorf("evaluating the lock's markers for the target interpreter: %w (choose it with --python)", err)
 				}

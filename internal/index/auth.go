@@ -11,6 +11,8 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+
+	"github.com/venvpkg/venvpkg/internal/env"
 )
 
 // Credentials holds the user names and passwords for package hosts: those
@@ -297,7 +299,7 @@ func netrcTokens(data string) ([]netrcToken, error) {
 // error; an unreadable or malformed one is an error naming the file (never
 // its contents).
 func LoadNetrc() (*Netrc, error) {
-	path := os.Getenv("NETRC")
+	path := env.Netrc.String()
 	if path == "" {
 		home, err := os.UserHomeDir()
 		if err != nil {

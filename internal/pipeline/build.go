@@ -28,6 +28,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/audit"
 	"github.com/venvpkg/venvpkg/internal/compile"
 	"github.com/venvpkg/venvpkg/internal/config"
+	"github.com/venvpkg/venvpkg/internal/env"
 	"github.com/venvpkg/venvpkg/internal/index"
 	"github.com/venvpkg/venvpkg/internal/interp"
 	"github.com/venvpkg/venvpkg/internal/lock"
@@ -260,13 +261,15 @@ func (b *builder) prepare(ctx context.Context) error {
 	b.outDir = cmp.Or(o.OutDir, "dist")
 	b.cacheDir = o.CacheDir
 	if b.cacheDir == "" {
-		b.cacheDir = DefaultCacheDir()
+		b.cacheDir = env.Cache()
 	}
 	b.jobs = o.Jobs
 	if b.jobs <= 0 {
 		b.jobs = runtime.NumCPU()
 	}
-	b.epoch = sourceDateEpoch(ctx, abs)
+	if b.epoch, err = sourceDateEpoch(ctx, abs); err != nil {
+		return err
+	}
 	if err := b.loadSigner(); err != nil {
 		return err
 	}
@@ -289,7 +292,7 @@ func (b *builder) loadSigner() error {
 	switch {
 	case b.opts.SignKey != "" && !rpm:
 		return fmt.Errorf("--sign-key signs .rpm packages; add --format rpm (APT verifies the signed repository that venvpkg publish writes, not single .deb files)")
-	case !rpm, b.opts.SignKey == "" && os.Getenv(sign.EnvKey) == "":
+	case !rpm, b.opts.SignKey == "" && env.SignKey.String() == "":
 		return nil
 	}
 	s, err := sign.Load(b.opts.SignKey, sign.Passphrase(os.Stdin, os.Stderr))
@@ -762,41 +765,26 @@ func uniqueSorted(in []string) []string {
 
 // sourceDateEpoch returns SOURCE_DATE_EPOCH, else the commit time of the
 // project's git HEAD, else DefaultSourceDateEpoch.
-func sourceDateEpoch(ctx context.Context, dir string) time.Time {
-	if s := os.Getenv("SOURCE_DATE_EPOCH"); s != "" {
-		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
-			return time.Unix(n, 0).UTC()
-		}
+func sourceDateEpoch(ctx context.Context, dir string) (time.Time, error) {
+	if t, ok, err := env.Epoch(); ok || err != nil {
+		return t, err
 	}
 	cmd := exec.CommandContext(ctx, "git", "-C", dir, "log", "-1", "--format=%ct", "HEAD")
 	if out, err := cmd.Output(); err == nil {
 		if n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64); err == nil {
-			return time.Unix(n, 0).UTC()
+			return time.Unix(n, 0).UTC(), nil
 		}
 	}
-	return time.Unix(DefaultSourceDateEpoch, 0).UTC()
+	return time.Unix(DefaultSourceDateEpoch, 0).UTC(), nil
 }
 
-// DefaultCacheDir is $VENVPKG_CACHE_DIR, else $XDG_CACHE_HOME/venvpkg, else
-// ~/.cache/venvpkg.
-func DefaultCacheDir() string {
-	if d := os.Getenv("VENVPKG_CACHE_DIR"); d != "" {
-		return d
-	}
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "venvpkg")
-	}
-	return filepath.Join(os.TempDir(), "venvpkg-cache")
-}
-
-// PauseEnv is a test hook: when it names a stage ("installing"), the build
-// stops at the start of that stage, with its build directory in place,
-// logs "paused at <stage>" and waits until it is cancelled. The interrupt
-// test uses it to deliver a signal at a known point of every stage.
-const PauseEnv = "VENVPKG_TEST_PAUSE_AT"
-
+// pauseForTest is a test hook: when $VENVPKG_TEST_PAUSE_AT names a stage
+// ("installing"), the build stops at the start of that stage, with its
+// build directory in place, logs "paused at <stage>" and waits until it is
+// cancelled. The interrupt test uses it to deliver a signal at a known
+// point of every stage.
 func pauseForTest(ctx context.Context, log *logging.Logger, stage string) {
-	if os.Getenv(PauseEnv) != stage {
+	if env.TestPauseAt.String() != stage {
 		return
 	}
 	log.Printf("paused at %s", stage)

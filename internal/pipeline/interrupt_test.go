@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/venvpkg/venvpkg/internal/pipeline"
+	"github.com/venvpkg/venvpkg/internal/env"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -119,7 +119,7 @@ func TestInterrupt(t *testing.T) {
 	for i, stage := range stages {
 		sig := signals[i%len(signals)]
 		t.Run(fmt.Sprintf("%s/%s", stage, sig), func(t *testing.T) {
-			cmd, tmp, out := e.command(t, pipeline.PauseEnv+"="+stage)
+			cmd, tmp, out := e.command(t, env.TestPauseAt.Name+"="+stage)
 			interruptAt(t, cmd, sig, func(line string) bool { return line == "paused at "+stage },
 				fmt.Sprintf("venvpkg: error: %s: context canceled", stage))
 			checkNothingLeft(t, tmp, out)

@@ -8,13 +8,15 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	"github.com/venvpkg/venvpkg/internal/env"
 )
 
 // Environment variables that supply a signing key and its passphrase, for CI
 // systems that keep them as secrets rather than files.
-const (
-	EnvKey        = "VENVPKG_SIGN_KEY"        // the armored private key itself
-	EnvPassphrase = "VENVPKG_SIGN_PASSPHRASE" // passphrase of a protected key
+var (
+	EnvKey        = env.SignKey.Name        // the armored private key itself
+	EnvPassphrase = env.SignPassphrase.Name // passphrase of a protected key
 )
 
 // ErrNoKey means neither a key file nor VENVPKG_SIGN_KEY was given.
@@ -32,8 +34,8 @@ func Load(keyFile string, pass func() ([]byte, error)) (*Signer, error) {
 			return nil, fmt.Errorf("reading the signing key: %w", err)
 		}
 		data = b
-	case os.Getenv(EnvKey) != "":
-		data = []byte(os.Getenv(EnvKey))
+	case env.SignKey.String() != "":
+		data = []byte(env.SignKey.String())
 	default:
 		return nil, ErrNoKey
 	}
@@ -54,7 +56,7 @@ func Load(keyFile string, pass func() ([]byte, error)) (*Signer, error) {
 // returned func fails with ErrPassphrase.
 func Passphrase(stdin *os.File, prompt io.Writer) func() ([]byte, error) {
 	return func() ([]byte, error) {
-		if p := os.Getenv(EnvPassphrase); p != "" {
+		if p := env.SignPassphrase.String(); p != "" {
 			return []byte(p), nil
 		}
 		if stdin == nil || !term.IsTerminal(int(stdin.Fd())) {
