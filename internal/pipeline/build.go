@@ -754,7 +754,7 @@ func (b *builder) interpreterDepends(ctx context.Context) string {
 
 func uniqueSorted(in []string) []string {
 	var out []string
-	for _, s := range unique(in) {
+	for _, s := range in {
 		if s = strings.TrimSpace(s); s != "" {
 			out = append(out, s)
 		}

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -27,91 +26,20 @@ import (
 // maxDownloads bounds parallel downloads and index lookups.
 const maxDownloads = 8
 
-// sourceList is the package sources of a build after flags, environment,
-// [tool.venvpkg] and the lock's own options are combined.
-type sourceList struct {
-	IndexURLs []string // main index first; empty with --no-index
-	FindLinks []string
-}
-
-// envList splits a PIP_* variable holding several values, as pip does.
-func envList(name string) []string { return strings.Fields(os.Getenv(name)) }
-
-func envBool(name string) bool {
-	switch strings.ToLower(os.Getenv(name)) {
-	case "1", "true", "yes", "on":
-		return true
-	}
-	return false
-}
-
-// sources resolves where artifacts come from. Each of --index-url,
-// --extra-index-url and --find-links, when given, replaces its PIP_*
-// variable, which replaces the [tool.venvpkg] key; the lock's own
-// --extra-index-url and --find-links lines are added, and its --index-url
-// is used when nothing else names one.
-func (b *builder) sources() sourceList {
+// sources resolves where artifacts come from: flags, PIP_* variables,
+// [tool.venvpkg] and the lock's own option lines (index.ResolveSources).
+func (b *builder) sources() index.Sources {
 	o := b.opts
-	var s sourceList
-	links := o.FindLinks
-	if len(links) == 0 {
-		links = envList("PIP_FIND_LINKS")
-	}
-	if len(links) == 0 {
-		for _, l := range b.cfg.Tool.FindLinks {
-			if !strings.Contains(l, "://") && !filepath.IsAbs(l) {
-				l = filepath.Join(b.projDir, l)
-			}
-			links = append(links, l)
+	flags := index.SourceSettings{IndexURL: o.IndexURL, ExtraIndexURLs: o.ExtraIndexURLs, FindLinks: o.FindLinks, NoIndex: o.NoIndex}
+	tool := index.SourceSettings{IndexURL: b.cfg.Tool.IndexURL, ExtraIndexURLs: b.cfg.Tool.ExtraIndexURLs, FindLinks: b.cfg.Tool.FindLinks, NoIndex: b.cfg.Tool.NoIndex, Dir: b.projDir}
+	var lk index.SourceSettings
+	if l := b.lock; l != nil {
+		lk = index.SourceSettings{ExtraIndexURLs: l.ExtraIndexURLs, FindLinks: l.FindLinks, NoIndex: l.NoIndex, Dir: filepath.Dir(l.Path)}
+		if len(l.IndexURLs) > 0 {
+			lk.IndexURL = l.IndexURLs[len(l.IndexURLs)-1]
 		}
 	}
-	s.FindLinks = append(s.FindLinks, links...)
-	if b.lock != nil {
-		base := filepath.Dir(b.lock.Path)
-		for _, d := range b.lock.FindLinks {
-			if !strings.Contains(d, "://") && !filepath.IsAbs(d) {
-				d = filepath.Join(base, d)
-			}
-			s.FindLinks = append(s.FindLinks, d)
-		}
-	}
-	s.FindLinks = unique(s.FindLinks)
-
-	if o.NoIndex || b.cfg.Tool.NoIndex || envBool("PIP_NO_INDEX") || b.lock != nil && b.lock.NoIndex {
-		return s
-	}
-	main := cmp.Or(o.IndexURL, os.Getenv("PIP_INDEX_URL"), b.cfg.Tool.IndexURL)
-	if main == "" && b.lock != nil && len(b.lock.IndexURLs) > 0 {
-		main = b.lock.IndexURLs[len(b.lock.IndexURLs)-1]
-	}
-	if main == "" {
-		main = index.DefaultIndexURL
-	}
-	extra := o.ExtraIndexURLs
-	if len(extra) == 0 {
-		extra = envList("PIP_EXTRA_INDEX_URL")
-	}
-	if len(extra) == 0 {
-		extra = b.cfg.Tool.ExtraIndexURLs
-	}
-	s.IndexURLs = append([]string{main}, extra...)
-	if b.lock != nil {
-		s.IndexURLs = append(s.IndexURLs, b.lock.ExtraIndexURLs...)
-	}
-	s.IndexURLs = unique(s.IndexURLs)
-	return s
-}
-
-func unique(in []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range in {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
+	return index.ResolveSources(flags, tool, lk)
 }
 
 func (b *builder) newFinder() error {
