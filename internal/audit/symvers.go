@@ -11,7 +11,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/venvpkg/venvpkg/internal/pkg"
+	"github.com/venvpkg/venvpkg/internal/distver"
 )
 
 // DefaultDpkgInfoDir is where dpkg keeps each package's symbols and shlibs
@@ -109,7 +109,7 @@ func minimumVersions(ctx context.Context, objects []elfObject, names map[string]
 				if s.Version == "Base" {
 					v, ok = block.symbols[s.Name+"@Base"]
 				}
-				if ok && (minver[p] == "" || pkg.CompareDeb(v, minver[p]) > 0) {
+				if ok && (minver[p] == "" || distver.CompareDeb(v, minver[p]) > 0) {
 					minver[p] = v
 				}
 			}
@@ -193,7 +193,7 @@ func readSymbolsFile(infoDir, p string) (*symbolsFile, error) {
 			}
 			v := fields[1]
 			cur.symbols[sym] = v
-			if old, ok := cur.nodes[node]; !ok || pkg.CompareDeb(v, old) < 0 {
+			if old, ok := cur.nodes[node]; !ok || distver.CompareDeb(v, old) < 0 {
 				cur.nodes[node] = v
 			}
 		default:

@@ -30,8 +30,8 @@ import (
 	"text/template"
 
 	"github.com/venvpkg/venvpkg/internal/config"
+	"github.com/venvpkg/venvpkg/internal/distver"
 	"github.com/venvpkg/venvpkg/internal/pep440"
-	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/service"
 )
 
@@ -147,8 +147,8 @@ func NewSpec(cfg *config.Config, o Options) (*Spec, error) {
 		Homepage:    cfg.Project.Homepage(),
 		License:     cfg.Project.License.Short(),
 		Author:      author,
-		DebVersion:  pkg.DebVersion(v, release),
-		RPMVersion:  pkg.NewRPMVersion(v, release).String(),
+		DebVersion:  distver.DebVersion(v, release),
+		RPMVersion:  distver.NewRPMVersion(v, release).String(),
 		RepoURL:     strings.TrimSuffix(o.RepoURL, "/"),
 		Suite:       cmp.Or(o.Suite, "stable"),
 		Component:   cmp.Or(o.Component, "main"),

@@ -28,6 +28,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/audit"
 	"github.com/venvpkg/venvpkg/internal/compile"
 	"github.com/venvpkg/venvpkg/internal/config"
+	"github.com/venvpkg/venvpkg/internal/distver"
 	"github.com/venvpkg/venvpkg/internal/env"
 	"github.com/venvpkg/venvpkg/internal/index"
 	"github.com/venvpkg/venvpkg/internal/interp"
@@ -710,7 +711,7 @@ func (b *builder) packageIt(ctx context.Context) error {
 	}
 	p := &pkg.Package{
 		Name:        b.name,
-		Version:     pkg.DebVersion(v, b.release),
+		Version:     distver.DebVersion(v, b.release),
 		Arch:        b.res.Arch,
 		Maintainer:  b.maint,
 		Summary:     cmp.Or(strings.TrimSpace(b.project.Summary), b.project.Name),

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/venvpkg/venvpkg/internal/distver"
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/service"
@@ -89,7 +90,7 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 			if b.signer != nil {
 				q.SignRPM = b.signer.SignRPM
 			}
-			out, err = pkg.WriteRPM(ctx, &q, pkg.NewRPMVersion(v, b.release), b.outDir)
+			out, err = pkg.WriteRPM(ctx, &q, distver.NewRPMVersion(v, b.release), b.outDir)
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,8 @@
 package pkg
 
 import (
+	"github.com/venvpkg/venvpkg/internal/distver"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -45,7 +47,7 @@ func RPMArch(debArch string) (string, error) {
 }
 
 // RPMFileName returns the conventional name-version-release.arch.rpm.
-func RPMFileName(name string, v RPMVersion, arch string) string {
+func RPMFileName(name string, v distver.RPMVersion, arch string) string {
 	return name + "-" + v.Version + "-" + v.Release + "." + arch + ".rpm"
 }
 
@@ -67,7 +69,7 @@ var packageRPM = rpm.DefaultRPM.Package
 // and the like) are left out of the payload, configuration files are
 // %config(noreplace), and BuildHost is RPMBuildHost, so the same inputs
 // always give byte-identical output. On error nothing is left behind.
-func WriteRPM(ctx context.Context, p *Package, v RPMVersion, outDir string) (string, error) {
+func WriteRPM(ctx context.Context, p *Package, v distver.RPMVersion, outDir string) (string, error) {
 	q := *p
 	q.Version = "0" // checked below in RPM terms
 	vq, err := q.validate()
@@ -199,7 +201,7 @@ func sharedDir(d string) bool { return sharedDirs[d] }
 // rpmChangelog writes the package's one %changelog entry, dated with its
 // timestamp, in the YAML form nfpm reads (as JSON, which YAML includes),
 // and returns the file's path in a new temporary directory.
-func rpmChangelog(p *Package, v RPMVersion) (string, error) {
+func rpmChangelog(p *Package, v distver.RPMVersion) (string, error) {
 	entry := []map[string]any{{
 		"semver":   v.Version + "-" + v.Release,
 		"date":     p.MTime.UTC().Format(time.RFC3339),

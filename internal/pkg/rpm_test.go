@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/venvpkg/venvpkg/internal/distver"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -28,7 +29,7 @@ func writeTestRPM(t *testing.T, root, out string) string {
 	p := testPackage(root)
 	p.Depends = []string{"/usr/bin/python3.11", "libpq >= 13"}
 	p.Files, p.Scripts = extraFiles()
-	path, err := WriteRPM(context.Background(), p, RPMVersion{Epoch: "1", Version: "1.0~rc1", Release: "1"}, out)
+	path, err := WriteRPM(context.Background(), p, distver.RPMVersion{Epoch: "1", Version: "1.0~rc1", Release: "1"}, out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,23 +107,23 @@ func TestWriteRPMErrors(t *testing.T) {
 	root := stageTree(t, testMTime)
 	tests := []struct {
 		name   string
-		modify func(*Package, *RPMVersion)
+		modify func(*Package, *distver.RPMVersion)
 		want   string
 	}{
-		{"hyphen in version", func(p *Package, v *RPMVersion) { v.Version = "1.0-2" }, "RPM version \"1.0-2\" is not valid"},
-		{"bad epoch", func(p *Package, v *RPMVersion) { v.Epoch = "x" }, "epoch"},
-		{"no license", func(p *Package, v *RPMVersion) { p.License = "" }, "requires a License"},
-		{"unknown arch", func(p *Package, v *RPMVersion) { p.Arch = "pdp11" }, "no RPM name"},
-		{"file twice", func(p *Package, v *RPMVersion) {
+		{"hyphen in version", func(p *Package, v *distver.RPMVersion) { v.Version = "1.0-2" }, "RPM version \"1.0-2\" is not valid"},
+		{"bad epoch", func(p *Package, v *distver.RPMVersion) { v.Epoch = "x" }, "epoch"},
+		{"no license", func(p *Package, v *distver.RPMVersion) { p.License = "" }, "requires a License"},
+		{"unknown arch", func(p *Package, v *distver.RPMVersion) { p.Arch = "pdp11" }, "no RPM name"},
+		{"file twice", func(p *Package, v *distver.RPMVersion) {
 			p.Files = []File{{Path: "/opt/venvs/demo/pyvenv.cfg", Mode: 0o644}}
 		}, "in the payload twice"},
-		{"script without interpreter", func(p *Package, v *RPMVersion) { p.Scripts.PreInstall = "echo hi\n" }, "interpreter line"},
+		{"script without interpreter", func(p *Package, v *distver.RPMVersion) { p.Scripts.PreInstall = "echo hi\n" }, "interpreter line"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out := t.TempDir()
 			p := testPackage(root)
-			v := RPMVersion{Version: "1.0", Release: "1"}
+			v := distver.RPMVersion{Version: "1.0", Release: "1"}
 			tt.modify(p, &v)
 			_, err := WriteRPM(context.Background(), p, v, out)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

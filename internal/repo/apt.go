@@ -15,7 +15,7 @@ import (
 
 	"github.com/ulikunitz/xz"
 
-	"github.com/venvpkg/venvpkg/internal/pkg"
+	"github.com/venvpkg/venvpkg/internal/distver"
 )
 
 // debEntry is one package of an APT index: its control fields followed by
@@ -80,7 +80,7 @@ func sortDebEntries(es []debEntry) {
 		if c := strings.Compare(a.name(), b.name()); c != 0 {
 			return c
 		}
-		if c := pkg.CompareDeb(b.version(), a.version()); c != 0 {
+		if c := distver.CompareDeb(b.version(), a.version()); c != 0 {
 			return c
 		}
 		if c := strings.Compare(a.arch(), b.arch()); c != 0 {

@@ -17,6 +17,7 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
+	"github.com/venvpkg/venvpkg/internal/distver"
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/sign"
 	"github.com/venvpkg/venvpkg/internal/testutil"
@@ -45,7 +46,7 @@ func venvpkgRPM(t *testing.T, dir string, s *sign.Signer) string {
 	if s != nil {
 		p.SignRPM = s.SignRPM
 	}
-	out, err := pkg.WriteRPM(context.Background(), p, pkg.RPMVersion{Epoch: "2", Version: "1.0~rc1", Release: "3"}, dir)
+	out, err := pkg.WriteRPM(context.Background(), p, distver.RPMVersion{Epoch: "2", Version: "1.0~rc1", Release: "3"}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,11 +336,11 @@ func TestRPMVerCmp(t *testing.T) {
 		{"1.0~rc1", "1.0", -1}, {"1.0^git1", "1.0", 1}, {"1.0^git1", "1.0.1", -1}, {"10", "9", 1},
 		{"010", "10", 0}, {"a", "1", -1}, {"1.0.", "1.0", 0}, {"1_0", "1.0", 0}, {"1.0~rc1", "1.0~rc2", -1},
 	} {
-		if got := pkg.CompareRPM(tc.a, tc.b); got != tc.want {
-			t.Errorf("pkg.CompareRPM(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		if got := distver.CompareRPM(tc.a, tc.b); got != tc.want {
+			t.Errorf("distver.CompareRPM(%q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
-		if got := pkg.CompareRPM(tc.b, tc.a); got != -tc.want {
-			t.Errorf("pkg.CompareRPM(%q, %q) = %d, want %d", tc.b, tc.a, got, -tc.want)
+		if got := distver.CompareRPM(tc.b, tc.a); got != -tc.want {
+			t.Errorf("distver.CompareRPM(%q, %q) = %d, want %d", tc.b, tc.a, got, -tc.want)
 		}
 	}
 }
@@ -375,8 +376,8 @@ func TestRPMVerCmpMatchesRPM(t *testing.T) {
 		t.Fatalf("rpm printed %d results for %d pairs:\n%s", len(lines), len(pairs), out)
 	}
 	for i, p := range pairs {
-		if got, want := pkg.CompareRPM(p[0], p[1]), lines[i]; fmt.Sprint(got) != want {
-			t.Errorf("pkg.CompareRPM(%q, %q) = %d, rpm says %s", p[0], p[1], got, want)
+		if got, want := distver.CompareRPM(p[0], p[1]), lines[i]; fmt.Sprint(got) != want {
+			t.Errorf("distver.CompareRPM(%q, %q) = %d, rpm says %s", p[0], p[1], got, want)
 		}
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/venvpkg/venvpkg/internal/distver"
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/sign"
 	"github.com/venvpkg/venvpkg/internal/testutil"
@@ -502,7 +503,7 @@ func benchFiles(b *testing.B) (deb, rpm string, s *sign.Signer) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rpm, err = pkg.WriteRPM(context.Background(), p, pkg.RPMVersion{Version: "1.0", Release: "1"}, out)
+	rpm, err = pkg.WriteRPM(context.Background(), p, distver.RPMVersion{Version: "1.0", Release: "1"}, out)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -592,7 +593,7 @@ func TestPublishReadsOnlyHeadersOfPublishedRPMs(t *testing.T) {
 	large, err := pkg.WriteRPM(ctx, &pkg.Package{
 		Name: "large", Arch: "all", Maintainer: "Acme Ops <ops@acme.example>", Summary: "large", Description: "Large.",
 		License: "MIT", Root: src, MTime: pkgTime, SignRPM: s.SignRPM,
-	}, pkg.RPMVersion{Version: "1.0", Release: "1"}, t.TempDir())
+	}, distver.RPMVersion{Version: "1.0", Release: "1"}, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/venvpkg/venvpkg/internal/pkg"
+	"github.com/venvpkg/venvpkg/internal/distver"
 )
 
 // rpmPackage is one package of a YUM repository: its header data, its
@@ -49,13 +49,13 @@ func sortRPMs(ps []rpmPackage) {
 func compareEVR(a, b rpmPackage) int {
 	ae, av, ar := a.evr()
 	be, bv, br := b.evr()
-	if c := pkg.CompareRPM(ae, be); c != 0 {
+	if c := distver.CompareRPM(ae, be); c != 0 {
 		return c
 	}
-	if c := pkg.CompareRPM(av, bv); c != 0 {
+	if c := distver.CompareRPM(av, bv); c != 0 {
 		return c
 	}
-	return pkg.CompareRPM(ar, br)
+	return distver.CompareRPM(ar, br)
 }
 
 // xmlWriter writes indented XML by hand, escaping every value, so the
