@@ -29,6 +29,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 	"github.com/venvpkg/venvpkg/internal/config"
 	"github.com/venvpkg/venvpkg/internal/distver"
 	"github.com/venvpkg/venvpkg/internal/pep440"
@@ -418,23 +419,8 @@ func relPath(p string) string { return strings.TrimPrefix(p, "/") }
 // left alone.
 func Write(dir string, files []File) error {
 	for _, f := range files {
-		dst := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return fmt.Errorf("creating %s: %w", filepath.Dir(dst), err)
-		}
-		tmp, err := os.CreateTemp(filepath.Dir(dst), ".venvpkg-*")
-		if err != nil {
-			return fmt.Errorf("writing %s: %w", dst, err)
-		}
-		_, werr := tmp.Write(f.Data)
-		cerr := tmp.Close()
-		if err := errors.Join(werr, cerr, os.Chmod(tmp.Name(), f.Mode)); err != nil {
-			os.Remove(tmp.Name())
-			return fmt.Errorf("writing %s: %w", dst, err)
-		}
-		if err := os.Rename(tmp.Name(), dst); err != nil {
-			os.Remove(tmp.Name())
-			return fmt.Errorf("writing %s: %w", dst, err)
+		if err := atomicfile.WriteFile(filepath.Join(dir, filepath.FromSlash(f.Path)), f.Data, f.Mode); err != nil {
+			return err
 		}
 	}
 	return nil

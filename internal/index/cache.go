@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 )
 
 // Cache is venvpkg's download cache, shared by every build of a user:
@@ -64,29 +66,11 @@ func (c *Cache) lookupArtifact(sha, filename string) (string, map[string]string,
 	return p, sums, true
 }
 
-// tempFile creates a file in the cache's tmp directory.
-func (c *Cache) tempFile(pattern string) (*os.File, error) {
-	dir := filepath.Join(c.Dir, "tmp")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("creating cache directory: %w", err)
-	}
-	return os.CreateTemp(dir, pattern)
-}
-
-// commit renames a complete, closed temp file to dst, creating dst's
-// directory. When dst appeared meanwhile (another build), the rename
-// replaces it with identical content.
-func commit(tmp, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return fmt.Errorf("creating cache directory: %w", err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		return fmt.Errorf("storing %s in the cache: %w", filepath.Base(dst), err)
-	}
-	return nil
+// tempFile creates a file in the cache's tmp directory, to be committed
+// to its place once complete. When the place was filled meanwhile (another
+// build), the rename replaces it with identical content.
+func (c *Cache) tempFile() (*atomicfile.File, error) {
+	return atomicfile.CreateTemp(filepath.Join(c.Dir, "tmp"), 0o644)
 }
 
 // pageEntry is a cached index page.
@@ -126,23 +110,15 @@ func (c *Cache) storePage(e *pageEntry) error {
 	if err != nil {
 		return err
 	}
-	f, err := c.tempFile("page-*")
+	f, err := c.tempFile()
 	if err != nil {
 		return err
 	}
-	_, werr := f.Write(data)
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-		return werr
-	}
-	if err := commit(f.Name(), c.pagePath(e.URL)); err != nil {
-		os.Remove(f.Name())
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
 		return err
 	}
-	return nil
+	return f.CommitTo(c.pagePath(e.URL))
 }
 
 // BuiltWheel returns the wheel built earlier from the sdist with this
@@ -169,24 +145,16 @@ func (c *Cache) StoreBuiltWheel(sdistSHA, interpKey, wheelPath string) (string, 
 		return "", err
 	}
 	defer in.Close()
-	f, err := c.tempFile("built-*")
+	f, err := c.tempFile()
 	if err != nil {
 		return "", err
 	}
-	_, werr := io.Copy(f, in)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		os.Remove(f.Name())
-		return "", fmt.Errorf("caching the built wheel %s: %w", filepath.Base(wheelPath), werr)
+	defer f.Abort()
+	if _, err := io.Copy(f, in); err != nil {
+		return "", fmt.Errorf("caching the built wheel %s: %w", filepath.Base(wheelPath), err)
 	}
 	dst := filepath.Join(c.Dir, "built", sdistSHA, interpKey, filepath.Base(wheelPath))
-	if err := commit(f.Name(), dst); err != nil {
-		os.Remove(f.Name())
+	if err := f.CommitTo(dst); err != nil {
 		return "", err
 	}
 	return dst, nil

@@ -564,23 +564,17 @@ func (f *Finder) downloadOnce(ctx context.Context, a Artifact, allowed []string,
 		f.report.Start(shown)
 		*started = true
 	}
-	tmp, err := f.cache.tempFile("dl-*")
+	tmp, err := f.cache.tempFile()
 	if err != nil {
 		return "", false, err
 	}
-	defer os.Remove(tmp.Name())
+	defer tmp.Abort()
 	m := newMultiHash()
 	var w io.Writer = io.MultiWriter(tmp, m)
 	if f.report != nil {
 		w = io.MultiWriter(w, reportWriter{f.report})
 	}
 	n, err := io.Copy(w, resp.Body)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", false, ctx.Err()
@@ -598,7 +592,7 @@ func (f *Finder) downloadOnce(ctx context.Context, a Artifact, allowed []string,
 		return "", false, err
 	}
 	dst := f.cache.artifactPath(sums["sha256"], a.Filename)
-	if err := commit(tmp.Name(), dst); err != nil {
+	if err := tmp.CommitTo(dst); err != nil {
 		return "", false, err
 	}
 	return dst, false, nil

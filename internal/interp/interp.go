@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 	"github.com/venvpkg/venvpkg/internal/tags"
 )
 
@@ -316,30 +317,7 @@ func newInfo(abs, real string, out *probeOutput) (*Info, error) {
 
 // writeCache stores data at path atomically: temp file, fsync, rename.
 func writeCache(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".interp-*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp)
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 var versionedPython = regexp.MustCompile(`^python(3\.[0-9]+)$`)

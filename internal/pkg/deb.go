@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/goreleaser/nfpm/v2/files"
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 	"github.com/venvpkg/venvpkg/internal/debarchive"
 )
 
@@ -244,38 +245,20 @@ func WriteDeb(ctx context.Context, p *Package, outDir string) (string, error) {
 	}
 
 	final := filepath.Join(outDir, DebFileName(q))
-	tmp, err := os.CreateTemp(outDir, "."+DebFileName(q)+".*.tmp")
+	tmp, err := atomicfile.Create(final, 0o644)
 	if err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	opts := debarchive.Options{Compression: q.Compression, MTime: q.MTime, TempDir: outDir}
-	if _, err := writeDebData(ctx, tmp, debControl(q), parts, opts); err != nil {
+	if _, err := writeDebData(ctx, tmp.File, debControl(q), parts, opts); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return "", fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", fmt.Errorf("writing %s: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		_ = os.Remove(tmp.Name())
-		ok = true // already closed and removed
+	if err := tmp.Commit(); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", q.Name, err)
 	}
-	ok = true
 	return final, nil
 }

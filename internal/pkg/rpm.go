@@ -1,6 +1,7 @@
 package pkg
 
 import (
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 	"github.com/venvpkg/venvpkg/internal/distver"
 
 	"bufio"
@@ -152,17 +153,12 @@ func WriteRPM(ctx context.Context, p *Package, v distver.RPMVersion, outDir stri
 		return "", fmt.Errorf("writing package %s: RPM requires a License; set [project] license", p.Name)
 	}
 	name := RPMFileName(vq.Name, v, arch)
-	tmp, err := os.CreateTemp(outDir, "."+name+".*.tmp")
+	final := filepath.Join(outDir, name)
+	tmp, err := atomicfile.Create(final, 0o644)
 	if err != nil {
 		return "", fmt.Errorf("writing package %s: %w", vq.Name, err)
 	}
-	done := false
-	defer func() {
-		if !done {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
+	defer tmp.Abort()
 	w := bufio.NewWriterSize(tmp, 1<<20)
 	if err := packageRPM(info, w); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", vq.Name, err)
@@ -170,18 +166,12 @@ func WriteRPM(ctx context.Context, p *Package, v distver.RPMVersion, outDir stri
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", vq.Name, err)
 	}
-	for _, step := range []func() error{w.Flush, func() error { return tmp.Chmod(0o644) }, tmp.Sync, tmp.Close} {
-		if err := step(); err != nil {
-			return "", fmt.Errorf("writing %s: %w", tmp.Name(), err)
-		}
+	if err := w.Flush(); err != nil {
+		return "", fmt.Errorf("writing %s: %w", tmp.Name(), err)
 	}
-	final := filepath.Join(outDir, name)
-	if err := os.Rename(tmp.Name(), final); err != nil {
-		_ = os.Remove(tmp.Name())
-		done = true
+	if err := tmp.Commit(); err != nil {
 		return "", fmt.Errorf("writing package %s: %w", vq.Name, err)
 	}
-	done = true
 	return final, nil
 }
 

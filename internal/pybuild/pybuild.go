@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 	"github.com/venvpkg/venvpkg/internal/interp"
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pep503"
@@ -483,27 +484,8 @@ func moveInto(file, dir string) (string, error) {
 		return "", err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(dir, ".venvpkg-wheel-*")
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
+	if err := atomicfile.Copy(dst, in, 0o644); err != nil {
 		return "", fmt.Errorf("copying %s to %s: %w", filepath.Base(file), dir, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return "", err
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", err
 	}
 	return dst, nil
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 )
 
 // Storage is where a published repository lives. Paths are slash-separated
@@ -76,34 +78,16 @@ func (d Dir) Put(ctx context.Context, name string, r io.Reader) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(p)+".*.tmp")
+	f, err := atomicfile.Create(p, 0o644)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := io.Copy(tmp, ctxReader{ctx, r}); err != nil {
+	defer f.Abort()
+	f.NoSync = d.noSync
+	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
 		return fmt.Errorf("writing %s: %w", name, err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if !d.noSync {
-		if err := tmp.Sync(); err != nil {
-			return err
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return err
-	}
-	return d.syncDir(dir)
+	return f.Commit()
 }
 
 // Rename implements Storage.
@@ -218,15 +202,7 @@ func (d Dir) syncDir(dir string) error {
 	if d.noSync {
 		return nil
 	}
-	f, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return atomicfile.SyncDir(dir)
 }
 
 // ctxReader stops a copy when its context is done.
