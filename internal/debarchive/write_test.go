@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"flag"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -18,7 +17,8 @@ import (
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+	"github.com/venvpkg/venvpkg/internal/testutil"
+)
 
 var (
 	epoch    = time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)
@@ -177,23 +177,7 @@ func sha(t *testing.T, p string) string {
 
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs (run go test -update if the change is intended)\ngot:\n%s\nwant:\n%s", p, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name), []byte(got))
 }
 
 // TestReadBack writes the package in every compression and reads it back

@@ -2,7 +2,6 @@ package fleet
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +12,6 @@ import (
 	"github.com/venvpkg/venvpkg/internal/config"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // project writes a pyproject.toml and its files into a temporary
 // directory and loads it.
@@ -111,41 +108,11 @@ version = "0.3.post1"
 // file by file, and fails on files missing from either side.
 func checkGolden(t *testing.T, dir string, files []File) {
 	t.Helper()
-	golden := filepath.Join("testdata", "golden", dir)
-	if *update {
-		if err := os.RemoveAll(golden); err != nil {
-			t.Fatal(err)
-		}
-		if err := Write(golden, files); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want := map[string]bool{}
-	err := filepath.WalkDir(golden, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel(golden, p)
-			want[filepath.ToSlash(rel)] = true
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("reading %s (run go test -update to write it): %v", golden, err)
-	}
+	got := map[string][]byte{}
 	for _, f := range files {
-		data, err := os.ReadFile(filepath.Join(golden, filepath.FromSlash(f.Path)))
-		if err != nil {
-			t.Errorf("%s: %s is not in the golden files (run go test -update): %v", dir, f.Path, err)
-			continue
-		}
-		delete(want, f.Path)
-		if !bytes.Equal(data, f.Data) {
-			t.Errorf("%s: %s differs from the golden file (run go test -update and review the diff):\n%s", dir, f.Path, f.Data)
-		}
+		got[f.Path] = f.Data
 	}
-	for p := range want {
-		t.Errorf("%s: golden file %s is no longer generated", dir, p)
-	}
+	testutil.GoldenDir(t, filepath.Join("testdata", "golden", dir), got)
 }
 
 func TestGolden(t *testing.T) {

@@ -1,7 +1,6 @@
 package lock
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,8 +9,6 @@ import (
 
 	"github.com/venvpkg/venvpkg/internal/pep508"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*/lock.golden.json")
 
 // linux311 is the marker environment of Debian 12's python3.11 on x86_64.
 var linux311 = pep508.Environment{

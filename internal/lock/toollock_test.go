@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/pep508"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
 // webappRoots are the default dependencies the Poetry fixture's project declares.
@@ -39,18 +40,7 @@ func checkGolden(t *testing.T, l *Lock, golden string) {
 		t.Fatal(err)
 	}
 	got = append(bytes.ReplaceAll(got, []byte(abs), []byte("<testdata>")), '\n')
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("lock =\n%s\nwant (%s)\n%s", got, golden, want)
-	}
+	testutil.Golden(t, golden, got)
 }
 
 func names(l *Lock) []string {

@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,9 +12,8 @@ import (
 	"github.com/venvpkg/venvpkg/internal/payload"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/sbom/sbomtest"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // toolVersion is the one field of the SBOM that depends on how the test
 // binary was built.
@@ -70,21 +68,7 @@ func TestSBOM(t *testing.T) {
 	sbomtest.Validate(t, docs[0])
 	got := toolVersion.ReplaceAll(docs[0], []byte(`$1"VERSION"`))
 	golden := filepath.Join("testdata", "webapp.cdx.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -run TestSBOM -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("the web app's SBOM differs from %s (go test -run TestSBOM -update rewrites it):\n%s", golden, got)
-	}
+	testutil.Golden(t, golden, got)
 }
 
 // TestBuildVulnCheck: with --vuln-db the web app's Flask 2.2.2 and

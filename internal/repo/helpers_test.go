@@ -3,7 +3,6 @@ package repo
 import (
 	"bufio"
 	"context"
-	"flag"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,9 +14,8 @@ import (
 
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/sign"
+	"github.com/venvpkg/venvpkg/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
 
 var (
 	testTime = time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
@@ -113,21 +111,5 @@ func testSigner(t testing.TB) (*sign.Signer, []byte) {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, got, want)
-	}
+	testutil.Golden(t, filepath.Join("testdata", name), got)
 }

@@ -3,7 +3,6 @@ package scaffold
 import (
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -11,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/pelletier/go-toml/v2"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*/init.golden.diff")
+	"github.com/venvpkg/venvpkg/internal/testutil"
+)
 
 var pythons = []string{"/usr/bin/python3.9", "/usr/bin/python3.11", "/usr/bin/python3.12"}
 
@@ -68,18 +67,7 @@ func TestMake(t *testing.T) {
 			}
 			diff := plan.Diff()
 			golden := filepath.Join(src, "init.golden.diff")
-			if *update {
-				if err := os.WriteFile(golden, []byte(diff), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if diff != string(want) {
-				t.Errorf("Diff() =\n%s\nwant (%s)\n%s", diff, golden, want)
-			}
+			testutil.Golden(t, golden, []byte(diff))
 			for _, w := range tt.wantNotes {
 				if !slices.ContainsFunc(plan.Notes, func(n string) bool { return strings.Contains(n, w) }) {
 					t.Errorf("notes %q lack %q", plan.Notes, w)

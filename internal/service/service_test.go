@@ -2,21 +2,16 @@ package service
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/venvpkg/venvpkg/internal/config"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // specs are the golden cases: a package with two services (a web service
 // on a unix socket with systemd overrides and supervisord, a worker with
@@ -113,56 +108,11 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				got := tree(out, f)
-				dir := filepath.Join("testdata", "golden", name+"-"+string(f))
-				if *update {
-					if err := os.RemoveAll(dir); err != nil {
-						t.Fatal(err)
-					}
-					for p, data := range got {
-						fp := filepath.Join(dir, filepath.FromSlash(p))
-						if err := os.MkdirAll(filepath.Dir(fp), 0o755); err != nil {
-							t.Fatal(err)
-						}
-						if err := os.WriteFile(fp, []byte(data), 0o644); err != nil {
-							t.Fatal(err)
-						}
-					}
+				files := map[string][]byte{}
+				for p, data := range got {
+					files[p] = []byte(data)
 				}
-				want := map[string]string{}
-				err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-					if err != nil || d.IsDir() {
-						return err
-					}
-					data, err := os.ReadFile(p)
-					rel, _ := filepath.Rel(dir, p)
-					want[filepath.ToSlash(rel)] = string(data)
-					return err
-				})
-				if err != nil {
-					t.Fatalf("reading golden files (run go test -update to write them): %v", err)
-				}
-				var paths []string
-				for p := range got {
-					paths = append(paths, p)
-				}
-				for p := range want {
-					if _, ok := got[p]; !ok {
-						paths = append(paths, p)
-					}
-				}
-				sort.Strings(paths)
-				for _, p := range paths {
-					g, gok := got[p]
-					w, wok := want[p]
-					switch {
-					case !gok:
-						t.Errorf("%s: golden file exists but Generate wrote no such file", p)
-					case !wok:
-						t.Errorf("%s: Generate wrote a file with no golden counterpart (run go test -update)", p)
-					case g != w:
-						t.Errorf("%s differs from its golden file (run go test -update and review the diff):\n--- got\n%s\n--- want\n%s", p, g, w)
-					}
-				}
+				testutil.GoldenDir(t, filepath.Join("testdata", "golden", name+"-"+string(f)), files)
 			})
 		}
 	}

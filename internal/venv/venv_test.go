@@ -3,7 +3,6 @@ package venv
 import (
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,8 +16,6 @@ import (
 	"github.com/venvpkg/venvpkg/internal/testutil"
 	"github.com/venvpkg/venvpkg/internal/wheel"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const debianPython = "/usr/bin/python3.11"
 
@@ -73,19 +70,7 @@ func TestGolden(t *testing.T) {
 					t.Errorf("%s names the staging root %s:\n%s", f, root, got)
 				}
 				golden := filepath.Join("testdata", tt.name+"."+filepath.Base(f)+".golden")
-				if *update {
-					if err := os.WriteFile(golden, got, 0o644); err != nil {
-						t.Fatal(err)
-					}
-					continue
-				}
-				want, err := os.ReadFile(golden)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to create it)", err)
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", f, golden, got, want)
-				}
+				testutil.Golden(t, golden, got)
 			}
 		})
 	}
