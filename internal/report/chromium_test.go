@@ -3,7 +3,6 @@ package report_test
 import (
 	"bytes"
 	"context"
-	"flag"
 	"image/png"
 	"net"
 	"os"
@@ -22,8 +21,6 @@ import (
 	"github.com/venvpkg/venvpkg/internal/testutil/debwheel"
 	"github.com/venvpkg/venvpkg/internal/vuln"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/report.png from the screenshot of the pair report")
 
 const python = "/usr/bin/python3.11"
 
@@ -253,7 +250,7 @@ func TestReportInChromium(t *testing.T) {
 			t.Errorf("%s has no Content-Security-Policy forbidding loads", filepath.Base(f))
 		}
 	}
-	if *update {
+	if testutil.Updating() { // go test -update also rewrites docs/report.png
 		data, err := os.ReadFile(pairShot)
 		if err != nil {
 			t.Fatal(err)

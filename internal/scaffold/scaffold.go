@@ -23,6 +23,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 	"github.com/venvpkg/venvpkg/internal/lock"
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pep503"
@@ -375,37 +376,10 @@ func splitLines(b []byte) []string {
 
 // Write writes the plan's file: to a temporary file beside it, synced, then renamed over it, keeping the mode of
 // the file it replaces.
-func (p *Plan) Write() (err error) {
+func (p *Plan) Write() error {
 	mode := fs.FileMode(0o644)
 	if st, err := os.Stat(p.File); err == nil {
 		mode = st.Mode().Perm()
 	}
-	f, err := os.CreateTemp(filepath.Dir(p.File), ".pyproject.toml.*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", p.File, err)
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(p.After); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", p.File, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", p.File, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("writing %s: %w", p.File, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", p.File, err)
-	}
-	if err := os.Rename(f.Name(), p.File); err != nil {
-		return fmt.Errorf("writing %s: %w", p.File, err)
-	}
-	return nil
+	return atomicfile.WriteFile(p.File, p.After, mode)
 }
