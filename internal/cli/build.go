@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/venvpkg/venvpkg/internal/format/registry"
 	"github.com/venvpkg/venvpkg/internal/lock"
 	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
@@ -102,7 +103,11 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only errors")
 	f.CountVarP(&verbose, "verbose", "v", "print every step, which shared library became which dependency, and the build backend's output")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"deb\tDebian package", "rpm\tRPM package", "deb,rpm\tboth, from one staged virtualenv"}, cobra.ShellCompDirectiveNoFileComp
+		var vals []string
+		for _, f := range registry.All {
+			vals = append(vals, f.Name()+"\t"+f.Describe())
+		}
+		return append(vals, "deb,rpm\tboth, from one staged virtualenv"), cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
 }

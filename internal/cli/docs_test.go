@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/venvpkg/venvpkg/internal/format/registry"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
@@ -174,7 +175,7 @@ func TestDocCommands(t *testing.T) {
 			}
 			if f := cmd.Flags().Lookup("format"); f != nil && f.Changed {
 				for _, v := range strings.Split(f.Value.String(), ",") {
-					if !slices.Contains([]string{"deb", "rpm"}, strings.TrimSpace(v)) && !isPlaceholder(v) {
+					if !slices.Contains(registry.Names(), strings.TrimSpace(v)) && !isPlaceholder(v) {
 						t.Errorf("%s: %q: --format %q is not a package format", c.where, c.line, v)
 					}
 				}

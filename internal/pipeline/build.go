@@ -30,6 +30,7 @@ import (
 	"github.com/venvpkg/venvpkg/internal/config"
 	"github.com/venvpkg/venvpkg/internal/distver"
 	"github.com/venvpkg/venvpkg/internal/env"
+	"github.com/venvpkg/venvpkg/internal/format"
 	"github.com/venvpkg/venvpkg/internal/index"
 	"github.com/venvpkg/venvpkg/internal/interp"
 	"github.com/venvpkg/venvpkg/internal/lock"
@@ -167,6 +168,7 @@ type builder struct {
 	release   string
 	python    string
 	formats   []string
+	writers   []format.Format // the formats, from the registry
 	outDir    string
 	cacheDir  string
 	jobs      int
@@ -254,11 +256,9 @@ func (b *builder) prepare(ctx context.Context) error {
 	if len(b.formats) == 0 {
 		b.formats = []string{"deb"}
 	}
-	formats, err := packageFormats(b.formats)
-	if err != nil {
+	if b.formats, b.writers, err = packageFormats(b.formats); err != nil {
 		return err
 	}
-	b.formats = formats
 	b.outDir = cmp.Or(o.OutDir, "dist")
 	b.cacheDir = o.CacheDir
 	if b.cacheDir == "" {

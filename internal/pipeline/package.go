@@ -1,41 +1,32 @@
 package pipeline
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/venvpkg/venvpkg/internal/distver"
+	"github.com/venvpkg/venvpkg/internal/format"
+	"github.com/venvpkg/venvpkg/internal/format/registry"
 	"github.com/venvpkg/venvpkg/internal/pep440"
 	"github.com/venvpkg/venvpkg/internal/pkg"
 	"github.com/venvpkg/venvpkg/internal/service"
 )
 
-// Formats are the package formats venvpkg writes.
-var Formats = []string{"deb", "rpm"}
-
-// packageFormats checks the requested formats and removes duplicates,
-// keeping their order.
-func packageFormats(in []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	for _, f := range in {
-		switch f {
-		case "deb", "rpm":
-		default:
-			return nil, fmt.Errorf("--format %q is not supported; use deb, rpm or deb,rpm", f)
-		}
-		if !seen[f] {
-			seen[f] = true
-			out = append(out, f)
-		}
+// packageFormats looks up the requested formats in the registry and
+// removes duplicates, keeping their order.
+func packageFormats(in []string) ([]string, []format.Format, error) {
+	fs, err := registry.Resolve(in)
+	if err != nil {
+		return nil, nil, err
 	}
-	return out, nil
+	names := make([]string, len(fs))
+	for i, f := range fs {
+		names[i] = f.Name()
+	}
+	return names, fs, nil
 }
 
 // writePackages writes one package per format from the one staging root:
@@ -59,41 +50,21 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 			}
 		}
 	}()
-	for _, f := range b.formats {
-		gen, err := service.Generate(spec, service.Format(f))
+	for _, f := range b.writers {
+		in := b.formatInput(p, v, conf)
+		if fl := f.Services(); fl != nil {
+			gen, err := service.Generate(spec, fl)
+			if err != nil {
+				return fmt.Errorf("%s: [tool.venvpkg.services]: %w", b.cfg.File, err)
+			}
+			in.Package.Scripts = pkg.Scripts(gen.Scripts)
+			for _, g := range gen.Files {
+				in.Package.Files = append(in.Package.Files, pkg.File(g))
+			}
+		}
+		out, err := f.Write(ctx, in, b.outDir)
 		if err != nil {
-			return fmt.Errorf("%s: [tool.venvpkg.services]: %w", b.cfg.File, err)
-		}
-		q := *p
-		q.Scripts = pkg.Scripts(gen.Scripts)
-		q.Files = append([]pkg.File{}, conf...)
-		for _, g := range gen.Files {
-			q.Files = append(q.Files, pkg.File(g))
-		}
-		var out string
-		switch f {
-		case "deb":
-			docs, err := pkg.DebDocs(&q, b.project.Name, b.copyrightHolders(), b.prefix)
-			if err != nil {
-				return fmt.Errorf("writing package %s: %w", q.Name, err)
-			}
-			q.Files = append(q.Files, docs...)
-			if o := pkg.LintianOverrides(q.Name, b.lintianOverrides()); o != nil {
-				q.Files = append(q.Files, *o)
-			}
-			out, err = pkg.WriteDeb(ctx, &q, b.outDir)
-			if err != nil {
-				return err
-			}
-		case "rpm":
-			q.Depends = b.rpmRequires()
-			if b.signer != nil {
-				q.SignRPM = b.signer.SignRPM
-			}
-			out, err = pkg.WriteRPM(ctx, &q, distver.NewRPMVersion(v, b.release), b.outDir)
-			if err != nil {
-				return err
-			}
+			return err
 		}
 		written = append(written, out)
 		b.res.Packages = append(b.res.Packages, out)
@@ -116,6 +87,31 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 		}
 	}
 	return nil
+}
+
+// formatInput is what every format gets: the package's metadata with the
+// configuration files, and what some formats need besides.
+func (b *builder) formatInput(p *pkg.Package, v pep440.Version, conf []pkg.File) *format.Input {
+	in := &format.Input{
+		Package:       *p,
+		Version:       v,
+		Release:       b.release,
+		Project:       b.project.Name,
+		Authors:       b.copyrightHolders(),
+		Prefix:        b.prefix,
+		Compiled:      !b.opts.NoCompile,
+		Python:        b.py,
+		BundledPython: b.dist != nil,
+		RPMRequires:   b.rpmRequires(),
+		Services:      b.cfg.Services,
+		ConfigFiles:   conf,
+		SBOM:          b.sbom,
+	}
+	in.Package.Files = append([]pkg.File{}, conf...)
+	if b.signer != nil {
+		in.SignRPM = b.signer.SignRPM
+	}
+	return in
 }
 
 // rpmRequires lists the RPM Requires: the interpreter's path unless it is
@@ -188,52 +184,4 @@ func (b *builder) copyrightHolders() string {
 		return name + " <" + email + ">"
 	}
 	return cmp.Or(email, name)
-}
-
-// lintianOverrides lists the lintian tags that are inherent to a
-// virtualenv installed under its own prefix (docs/lintian.md).
-func (b *builder) lintianOverrides() []pkg.LintianOverride {
-	var ovs []pkg.LintianOverride
-	if strings.HasPrefix(b.prefix, "/opt/") {
-		ovs = append(ovs, pkg.LintianOverride{Tag: "dir-or-file-in-opt", Reason: "the self-contained virtualenv lives in /opt, the FHS place for add-on application software packages"})
-	}
-	if !b.opts.NoCompile {
-		ovs = append(ovs, pkg.LintianOverride{Tag: "package-installs-python-pycache-dir", Reason: "the bytecode is compiled for the bundled virtualenv with hash-based validation, not for Debian's python3 site-packages, and the services' read-only file system could not write it"})
-	}
-	if b.dist != nil {
-		ovs = append(ovs,
-			pkg.LintianOverride{Tag: "embedded-library", Reason: "the bundled python-build-standalone CPython links its own zlib, bzip2, expat and ncurses statically so that it runs on any glibc Linux (docs/interpreter.md)"},
-			pkg.LintianOverride{Tag: "unstripped-binary-or-object", Reason: "the bundled interpreter is shipped as its python-build-standalone archive has it; an install_only_stripped archive has no symbols"})
-	}
-	if b.hasVenvScripts() {
-		ovs = append(ovs, pkg.LintianOverride{Tag: "unusual-interpreter", Reason: "console scripts run the virtualenv's own python, which links to the target interpreter"})
-	}
-	return ovs
-}
-
-// hasVenvScripts reports whether prefix/bin holds a script whose
-// interpreter is the virtualenv's python.
-func (b *builder) hasVenvScripts() bool {
-	want := []byte("#!" + b.prefix + "/bin/python")
-	dir := filepath.Join(b.root, b.prefix, "bin")
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return false
-	}
-	for _, e := range entries {
-		if !e.Type().IsRegular() {
-			continue
-		}
-		f, err := os.Open(filepath.Join(dir, e.Name()))
-		if err != nil {
-			continue
-		}
-		head := make([]byte, len(want))
-		_, rerr := io.ReadFull(f, head)
-		_ = f.Close()
-		if rerr == nil && bytes.Equal(head, want) {
-			return true
-		}
-	}
-	return false
 }

@@ -47,9 +47,11 @@ func (b *builder) validate() error {
 	// Without [project] the name, and so the default prefix, come from the
 	// built wheel: the services' own settings are checked with stand-ins.
 	name, prefix := cmp.Or(b.name, "project"), cmp.Or(b.prefix, "/opt/venvs/project")
-	for _, f := range b.formats {
-		if _, err := service.Generate(service.Spec{Package: name, Prefix: prefix, Services: c.Services}, service.Format(f)); err != nil {
-			return fmt.Errorf("%s: [tool.venvpkg.services]: %w", c.File, err)
+	for _, f := range b.writers {
+		if fl := f.Services(); fl != nil {
+			if _, err := service.Generate(service.Spec{Package: name, Prefix: prefix, Services: c.Services}, fl); err != nil {
+				return fmt.Errorf("%s: [tool.venvpkg.services]: %w", c.File, err)
+			}
 		}
 	}
 	if err := b.validateSources(); err != nil {

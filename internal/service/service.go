@@ -15,6 +15,7 @@
 package service
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -24,14 +25,29 @@ import (
 	"github.com/venvpkg/venvpkg/internal/config"
 )
 
-// Format is the package format the output is for; paths and scripts
-// differ between them.
-type Format string
+// Flavour is how one package family installs services: where units,
+// environment files and supervisord programs go, and which package
+// scripts manage them. Each package format supplies its flavour; a format
+// without one (an image) gets no service files.
+type Flavour struct {
+	Name           string // the package format, for messages and golden trees
+	UnitDir        string // packaged systemd units
+	EnvironmentDir string // the services' optional environment files
+	SupervisorDir  string // supervisord program files
+	SupervisorExt  string // their file name extension
+	// scripts writes the package scripts: maintainer scripts or
+	// scriptlets.
+	scripts func(spec *Spec, us []unit) Scripts
+}
 
-// The formats Generate knows.
-const (
-	Deb Format = "deb"
-	RPM Format = "rpm"
+// The flavours of the two package families venvpkg writes.
+var (
+	// Deb is Debian's: units in /lib/systemd/system, /etc/default,
+	// supervisor's conf.d, maintainer scripts.
+	Deb = &Flavour{Name: "deb", UnitDir: "/lib/systemd/system", EnvironmentDir: "/etc/default", SupervisorDir: "/etc/supervisor/conf.d", SupervisorExt: ".conf", scripts: debScripts}
+	// RPM is the Red Hat family's: units in /usr/lib/systemd/system,
+	// /etc/sysconfig, supervisord.d, scriptlets.
+	RPM = &Flavour{Name: "rpm", UnitDir: "/usr/lib/systemd/system", EnvironmentDir: "/etc/sysconfig", SupervisorDir: "/etc/supervisord.d", SupervisorExt: ".ini", scripts: rpmScripts}
 )
 
 // Spec describes the package whose services are generated.
@@ -113,22 +129,14 @@ func (s *Spec) units() ([]unit, error) {
 	return us, nil
 }
 
-// unitDir is where the format keeps packaged units.
-func unitDir(f Format) string {
-	if f == RPM {
-		return "/usr/lib/systemd/system"
-	}
-	return "/lib/systemd/system"
-}
+// String is the flavour's format name.
+func (f *Flavour) String() string { return f.Name }
 
 // EnvironmentFile is the optional environment file of the package's
 // services: /etc/default/<pkg> on Debian, /etc/sysconfig/<pkg> on RPM
 // systems.
-func EnvironmentFile(f Format, pkg string) string {
-	if f == RPM {
-		return "/etc/sysconfig/" + pkg
-	}
-	return "/etc/default/" + pkg
+func (f *Flavour) EnvironmentFile(pkg string) string {
+	return path.Join(f.EnvironmentDir, pkg)
 }
 
 // StateDir, LogsDir and RuntimeDir are the package's directories under
@@ -171,20 +179,17 @@ func ServiceStateDir(spec *Spec, svc config.Service) string { return "/var/lib/"
 
 // supervisorPath is where the supervisor packages of each family read
 // program files from.
-func supervisorPath(f Format, unitName string) string {
-	if f == RPM {
-		return "/etc/supervisord.d/" + unitName + ".ini"
-	}
-	return "/etc/supervisor/conf.d/" + unitName + ".conf"
+func (f *Flavour) supervisorPath(unitName string) string {
+	return path.Join(f.SupervisorDir, unitName+f.SupervisorExt)
 }
 
 // Generate writes the units, sockets, sysusers file, supervisord programs,
 // nginx example and scripts of spec for format f. A package without
 // services still gets scripts: they remove bytecode written at run time
 // so that removing the package leaves nothing under the prefix.
-func Generate(spec Spec, f Format) (*Output, error) {
-	if f != Deb && f != RPM {
-		return nil, fmt.Errorf("package format %q has no service support; use deb or rpm", f)
+func Generate(spec Spec, f *Flavour) (*Output, error) {
+	if f == nil || f.scripts == nil {
+		return nil, errors.New("the package format has no service support; use deb or rpm")
 	}
 	us, err := spec.units()
 	if err != nil {
@@ -195,12 +200,12 @@ func Generate(spec Spec, f Format) (*Output, error) {
 		out.Files = append(out.Files, File{Path: p, Data: []byte(data), Mode: mode, Owner: "root", Group: "root", Config: config})
 	}
 	for _, u := range us {
-		add(path.Join(unitDir(f), u.name+".service"), serviceUnit(&spec, f, u, len(us)), 0o644, false)
+		add(path.Join(f.UnitDir, u.name+".service"), serviceUnit(&spec, f, u, len(us)), 0o644, false)
 		if u.hasSock {
-			add(path.Join(unitDir(f), u.name+".socket"), socketUnit(&spec, u), 0o644, false)
+			add(path.Join(f.UnitDir, u.name+".socket"), socketUnit(&spec, u), 0o644, false)
 		}
 		if u.svc.Supervisor {
-			add(supervisorPath(f, u.name), supervisorProgram(&spec, f, u), 0o644, true)
+			add(f.supervisorPath(u.name), supervisorProgram(&spec, f, u), 0o644, true)
 		}
 	}
 	if len(us) > 0 {
@@ -210,11 +215,7 @@ func Generate(spec Spec, f Format) (*Output, error) {
 		add("/usr/share/doc/"+spec.Package+"/examples/nginx.conf", nginx, 0o644, false)
 	}
 	sort.Slice(out.Files, func(i, j int) bool { return out.Files[i].Path < out.Files[j].Path })
-	if f == Deb {
-		out.Scripts = debScripts(&spec, us)
-	} else {
-		out.Scripts = rpmScripts(&spec, us)
-	}
+	out.Scripts = f.scripts(&spec, us)
 	return out, nil
 }
 
@@ -305,7 +306,7 @@ func joinWords(ws []string, quote func(string) string) string {
 
 // serviceDefaults are the hardened [Service] directives every unit starts
 // from; [tool.venvpkg.services.X.systemd] overrides them by key.
-func serviceDefaults(spec *Spec, f Format, u unit, n int) []config.Directive {
+func serviceDefaults(spec *Spec, f *Flavour, u unit, n int) []config.Directive {
 	d := func(k, v string) config.Directive { return config.Directive{Key: k, Value: v} }
 	ds := []config.Directive{
 		d("Type", "simple"),
@@ -313,7 +314,7 @@ func serviceDefaults(spec *Spec, f Format, u unit, n int) []config.Directive {
 		d("Group", u.svc.Group),
 	}
 	if u.svc.EnvironmentFile {
-		ds = append(ds, d("EnvironmentFile", "-"+EnvironmentFile(f, spec.Package)))
+		ds = append(ds, d("EnvironmentFile", "-"+f.EnvironmentFile(spec.Package)))
 	}
 	ds = append(ds,
 		d("WorkingDirectory", ServiceStateDir(spec, u.svc)),
@@ -420,7 +421,7 @@ func description(spec *Spec, u unit) string {
 	return s + " (" + u.svc.Name + ")"
 }
 
-func serviceUnit(spec *Spec, f Format, u unit, n int) string {
+func serviceUnit(spec *Spec, f *Flavour, u unit, n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# %s.service: written by venvpkg for the package %s.\n", u.name, spec.Package)
 	fmt.Fprintf(&b, "# Change it with a drop-in (systemctl edit %s), not here: upgrades replace this file.\n", u.name)
@@ -472,12 +473,12 @@ func socketUnit(spec *Spec, u unit) string {
 // expands "%(name)s": a literal "%" is written "%%".
 func supervisorValue(s string) string { return strings.ReplaceAll(s, "%", "%%") }
 
-func supervisorProgram(spec *Spec, f Format, u unit) string {
+func supervisorProgram(spec *Spec, f *Flavour, u unit) string {
 	cmd := joinWords(u.argv, shellWord)
 	if u.svc.EnvironmentFile {
 		// supervisord cannot read an environment file: a shell exports
 		// its assignments, then exec keeps the program's pid.
-		env := EnvironmentFile(f, spec.Package)
+		env := f.EnvironmentFile(spec.Package)
 		script := fmt.Sprintf("set -a; if [ -r %s ]; then . %s; fi; exec %s", env, env, cmd)
 		cmd = "/bin/sh -c " + shellWord(script)
 	}

@@ -77,7 +77,7 @@ func specs() map[string]Spec {
 // tree renders an Output as golden files: the payload at its paths, the
 // scripts under DEBIAN/ (deb) or SCRIPTLETS/ (rpm), and an index listing
 // every file's mode, owner and configuration flag.
-func tree(out *Output, f Format) map[string]string {
+func tree(out *Output, f *Flavour) map[string]string {
 	m := map[string]string{}
 	var index strings.Builder
 	for _, file := range out.Files {
@@ -101,8 +101,8 @@ func tree(out *Output, f Format) map[string]string {
 
 func TestGolden(t *testing.T) {
 	for name, spec := range specs() {
-		for _, f := range []Format{Deb, RPM} {
-			t.Run(name+"/"+string(f), func(t *testing.T) {
+		for _, f := range []*Flavour{Deb, RPM} {
+			t.Run(name+"/"+f.Name, func(t *testing.T) {
 				out, err := Generate(spec, f)
 				if err != nil {
 					t.Fatal(err)
@@ -112,7 +112,7 @@ func TestGolden(t *testing.T) {
 				for p, data := range got {
 					files[p] = []byte(data)
 				}
-				testutil.GoldenDir(t, filepath.Join("testdata", "golden", name+"-"+string(f)), files)
+				testutil.GoldenDir(t, filepath.Join("testdata", "golden", name+"-"+f.Name), files)
 			})
 		}
 	}
@@ -121,7 +121,7 @@ func TestGolden(t *testing.T) {
 // TestScriptsParse runs every generated script through sh -n.
 func TestScriptsParse(t *testing.T) {
 	for name, spec := range specs() {
-		for _, f := range []Format{Deb, RPM} {
+		for _, f := range []*Flavour{Deb, RPM} {
 			out, err := Generate(spec, f)
 			if err != nil {
 				t.Fatal(err)
@@ -145,7 +145,7 @@ func TestScriptsParse(t *testing.T) {
 func TestSystemdAnalyzeVerify(t *testing.T) {
 	testutil.NeedTool(t, "systemd-analyze", "systemd")
 	for name, spec := range specs() {
-		for _, f := range []Format{Deb, RPM} {
+		for _, f := range []*Flavour{Deb, RPM} {
 			out, err := Generate(spec, f)
 			if err != nil {
 				t.Fatal(err)
