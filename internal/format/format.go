@@ -59,6 +59,9 @@ type Input struct {
 	ConfigFiles []pkg.File
 	// SBOM is the CycloneDX document of the payload, nil without one.
 	SBOM []byte
+	// BaseImage is the image an image format builds on: an OCI image
+	// layout directory, an oci-archive, a docker-archive, or "scratch".
+	BaseImage string
 	// Source and Revision describe where the project comes from (a
 	// repository URL and a VCS revision), empty when unknown.
 	Source, Revision string

@@ -91,6 +91,11 @@ type Options struct {
 	CacheDir   string
 	Log        *logging.Logger
 
+	// BaseImage is the base of container images (--format oci,
+	// docker-archive): an OCI image layout directory, an oci-archive, a
+	// docker-archive, or "scratch".
+	BaseImage string
+
 	// SignKey is an OpenPGP private key file that signs .rpm packages
 	// (header signature); empty uses $VENVPKG_SIGN_KEY when it is set.
 	SignKey string

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -76,7 +77,7 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 		written = append(written, sb)
 		b.res.SBOMs = append(b.res.SBOMs, sb)
 		b.log.Debugf("wrote %s", sb)
-		if b.opts.Report {
+		if b.opts.Report && f.Services() != nil { // reports read .deb and .rpm files, not images
 			rp, err := b.writeReport(ctx, out)
 			if err != nil {
 				return err
@@ -106,12 +107,36 @@ func (b *builder) formatInput(p *pkg.Package, v pep440.Version, conf []pkg.File)
 		Services:      b.cfg.Services,
 		ConfigFiles:   conf,
 		SBOM:          b.sbom,
+		BaseImage:     b.opts.BaseImage,
+		Source:        sourceURL(b.cfg.Project.URLs),
+		Revision:      gitRevision(context.Background(), b.projDir),
 	}
 	in.Package.Files = append([]pkg.File{}, conf...)
 	if b.signer != nil {
 		in.SignRPM = b.signer.SignRPM
 	}
 	return in
+}
+
+// sourceURL is the project's [project.urls] entry for its source code.
+func sourceURL(urls map[string]string) string {
+	for _, want := range []string{"source", "source code", "repository", "code"} {
+		for k, v := range urls {
+			if strings.EqualFold(k, want) {
+				return v
+			}
+		}
+	}
+	return ""
+}
+
+// gitRevision is the commit of the project's git HEAD, "" outside git.
+func gitRevision(ctx context.Context, dir string) string {
+	out, err := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--verify", "-q", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // rpmRequires lists the RPM Requires: the interpreter's path unless it is

@@ -8,6 +8,7 @@ import (
 
 	"github.com/venvpkg/venvpkg/internal/format"
 	"github.com/venvpkg/venvpkg/internal/format/deb"
+	"github.com/venvpkg/venvpkg/internal/format/oci"
 	"github.com/venvpkg/venvpkg/internal/format/rpm"
 )
 
@@ -22,6 +23,8 @@ type Described interface {
 var All = []Described{
 	deb.Format{},
 	rpm.Format{},
+	oci.Format{},
+	oci.Format{Docker: true},
 }
 
 // Names lists the --format values.
