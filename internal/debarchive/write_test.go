@@ -17,9 +17,6 @@ import (
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
 
-	"github.com/venvpkg/venvpkg/internal/testutil"
-)
-
 var (
 	epoch    = time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)
 	depEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)

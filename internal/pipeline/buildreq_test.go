@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/venvpkg/venvpkg/internal/logging"
 	"github.com/venvpkg/venvpkg/internal/pipeline"
 	"github.com/venvpkg/venvpkg/internal/testutil"
 )
@@ -51,7 +52,7 @@ func TestBuildRequirementsFromSdists(t *testing.T) {
 	cache := t.TempDir()
 	var log bytes.Buffer
 	opts := pipeline.Options{ProjectDir: proj, Python: python, FindLinks: []string{sdists, pythonWheels}, NoIndex: true,
-		OutDir: t.TempDir(), CacheDir: cache, NoCompile: true, Log: pipeline.NewLogger(&log, pipeline.LevelDebug)}
+		OutDir: t.TempDir(), CacheDir: cache, NoCompile: true, Log: logging.NewLogger(&log, logging.LevelDebug)}
 	if _, err := pipeline.Run(context.Background(), opts); err != nil {
 		t.Fatalf("build: %v\n%s", err, log.String())
 	}

@@ -155,13 +155,9 @@ func TestReportInChromium(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(proj, "pyproject.toml"), pyproject, 0o644); err != nil {
 		t.Fatal(err)
 	}
-<<<<<<< HEAD
 	// v2's lock drops a requirement of Flask's and adds one nothing needs: a partial lock on purpose, which the
 	// report must show as removed and added.
 	v2 := buildWebapp(t, pipeline.Options{ProjectDir: proj, FindLinks: findLinks, NoIndex: true, OutDir: out, CacheDir: cache, AllowPartialLock: true})
-=======
-	v2 := buildWebapp(t, pipeline.Options{ProjectDir: proj, FindLinks: findLinks, NoIndex: true, OutDir: out, CacheDir: cache})
->>>>>>> 72c700c (Rename internal/build to internal/pipeline: the package runs the pipeline)
 
 	p1, err := report.Load(v1.Packages[0])
 	if err != nil {
