@@ -637,6 +637,9 @@ func (b *builder) warn(msg string) {
 }
 
 func (b *builder) packageIt(ctx context.Context) error {
+	if err := subStage(ctx, b.log, "auditing"); err != nil {
+		return err
+	}
 	start := time.Now()
 	// The build dirs of every build, not only this one: trees reused from
 	// the cache were staged by earlier builds.
@@ -719,6 +722,9 @@ func (b *builder) packageIt(ctx context.Context) error {
 		Compression: cmp.Or(b.cfg.Tool.Compression, "zstd"),
 		Trees:       b.trees.deb(b.py.CacheTag, !b.opts.NoCompile),
 	}
+	if err := subStage(ctx, b.log, "writing packages"); err != nil {
+		return err
+	}
 	start = time.Now()
 	if err := b.writePackages(ctx, p, v); err != nil {
 		return err
@@ -793,6 +799,16 @@ func DefaultCacheDir() string {
 // logs "paused at <stage>" and waits until it is cancelled. The interrupt
 // test uses it to deliver a signal at a known point of every stage.
 const PauseEnv = "VENVPKG_TEST_PAUSE_AT"
+
+// subStage starts a part of a stage that -v times on its own line: the interrupt test pauses there as at any
+// stage, and a cancelled build stops before it.
+func subStage(ctx context.Context, log *Logger, name string) error {
+	pauseForTest(ctx, log, name)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
 
 func pauseForTest(ctx context.Context, log *Logger, stage string) {
 	if os.Getenv(PauseEnv) != stage {
