@@ -100,6 +100,9 @@ type Options struct {
 	// above VulnFailOn (default "any") refuses the build.
 	VulnDB     string
 	VulnFailOn string
+	// DryRun stops after resolving every pin to its artifact: Result.Plan says what the build would use and
+	// write; nothing is downloaded, built, installed or written.
+	DryRun bool
 	// Report writes the HTML report of each package beside it
 	// (<package>.html), with the vulnerabilities when VulnDB is set.
 	Report bool
@@ -112,6 +115,8 @@ type Options struct {
 
 // Result describes a finished build.
 type Result struct {
+	// Plan is what the build would do; set by a dry run (Options.DryRun), which writes no package.
+	Plan     *Plan    `json:"plan,omitempty"`
 	Packages []string // written package paths
 	SBOMs    []string // the SBOM written beside each package
 	Reports  []string // the HTML report beside each package (Options.Report)
@@ -313,6 +318,7 @@ func (b *builder) run(ctx context.Context) error {
 	}{
 		{"probing interpreter", b.probe},
 		{"reading lock", b.readLock},
+		{"planning", b.dryRun},
 		{"building project", b.buildProject},
 		{"selecting artifacts", b.selectArtifacts},
 		{"checking the lock", b.checkLock},
@@ -325,7 +331,9 @@ func (b *builder) run(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		start := time.Now()
-		if err := s.fn(ctx); err != nil {
+		if err := s.fn(ctx); errors.Is(err, errDryRun) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		b.log.Debugf("%s: done in %s", s.name, time.Since(start).Round(time.Millisecond))
