@@ -1,6 +1,6 @@
 // Package build runs venvpkg's pipeline for one project:
 //
-//	config → probe → lock → fetch → build → venv → install → compile → audit → package
+//	config → probe → lock → build → fetch → check → venv → install → compile → audit → package
 //
 // It owns the build's temporary directories and removes them whatever
 // happens, so a failed or interrupted run leaves nothing behind but its
