@@ -452,7 +452,9 @@ func (b *builder) buildProject(ctx context.Context) error {
 	}
 	what := cmp.Or(b.cfg.Project.Name, filepath.Base(b.projDir))
 	b.log.Infof("building %s with its PEP 517 backend", what)
+	spin := b.log.Spinner("building " + what)
 	whl, err := fe.BuildWheel(ctx, src, out)
+	spin.Done()
 	if err != nil {
 		return fmt.Errorf("building the project %s: %w", what, err)
 	}
@@ -588,8 +590,10 @@ func (b *builder) install(ctx context.Context) error {
 		return b.commitTrees(pending, installed, nil)
 	}
 	var py []string
+	reused := 0
 	for i, inst := range installed {
 		if tc != nil && i < len(b.wheels) && pending[i] == nil {
+			reused++
 			continue // compiled in the cache
 		}
 		for _, f := range inst.Files {
@@ -599,8 +603,14 @@ func (b *builder) install(ctx context.Context) error {
 		}
 	}
 	sort.Strings(py)
-	b.log.Infof("compiling %s", plural(len(py), "module"))
-	res, err := compile.Compile(ctx, b.runner(), b.root, py, b.jobs)
+	if reused > 0 {
+		b.log.Infof("reusing %s, compiling %s", plural(reused, "cached tree"), plural(len(py), "module"))
+	} else {
+		b.log.Infof("compiling %s", plural(len(py), "module"))
+	}
+	cbar := b.log.Progress(len(py), "compiling")
+	res, err := compile.CompileProgress(ctx, b.runner(), b.root, py, b.jobs, cbar.Add)
+	cbar.Done()
 	if err != nil {
 		return fmt.Errorf("compiling bytecode: %w", err)
 	}
@@ -649,6 +659,8 @@ func (b *builder) packageIt(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
+	spin := b.log.Spinner("auditing")
+	defer spin.Done()
 	// The build dirs of every build, not only this one: trees reused from
 	// the cache were staged by earlier builds.
 	forbidden := []string{filepath.Join(filepath.Dir(b.tmp), buildDirPattern), b.projDir, b.cacheDir}
@@ -676,6 +688,14 @@ func (b *builder) packageIt(ctx context.Context) error {
 			return errors.New(msg)
 		}
 		b.warn(msg)
+	}
+	spin.Done()
+	for _, n := range shl.Needs {
+		why := n.Package
+		if v := shl.Versions[n.Package]; v != "" {
+			why = v + " (the newest symbol version its ELF files import)"
+		}
+		b.log.Debugf("%s needs %s, which Debian's %s provides: depends on %s", strings.Join(n.Files, ", "), n.Soname, n.Package, why)
 	}
 	b.log.Debugf("auditing: done in %s", time.Since(start).Round(time.Millisecond))
 	var interpPkg string

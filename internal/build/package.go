@@ -70,10 +70,12 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 			q.Files = append(q.Files, pkg.File(g))
 		}
 		var out string
+		spin := b.log.Spinner("writing the " + f + " package")
 		switch f {
 		case "deb":
 			docs, err := pkg.DebDocs(&q, b.project.Name, b.copyrightHolders(), b.prefix)
 			if err != nil {
+				spin.Done()
 				return fmt.Errorf("writing package %s: %w", q.Name, err)
 			}
 			q.Files = append(q.Files, docs...)
@@ -82,6 +84,7 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 			}
 			out, err = pkg.WriteDeb(ctx, &q, b.outDir)
 			if err != nil {
+				spin.Done()
 				return err
 			}
 		case "rpm":
@@ -91,9 +94,11 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 			}
 			out, err = pkg.WriteRPM(ctx, &q, pkg.NewRPMVersion(v, b.release), b.outDir)
 			if err != nil {
+				spin.Done()
 				return err
 			}
 		}
+		spin.Done()
 		written = append(written, out)
 		b.res.Packages = append(b.res.Packages, out)
 		b.log.Infof("wrote %s", out)
