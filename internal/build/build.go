@@ -743,7 +743,9 @@ func (b *builder) packageIt(ctx context.Context) error {
 		Summary:     cmp.Or(strings.TrimSpace(b.project.Summary), b.project.Name),
 		Description: fmt.Sprintf("This package ships %s and its dependencies in a self-contained virtual\nenvironment at %s, built by venvpkg.", b.project.Name, b.prefix),
 		Homepage:    b.project.Homepage(),
-		License:     b.project.ShortLicense(),
+		// flit_core before 3.10 writes no License field for
+		// license = {text = "..."}: the project's own table then says it.
+		License:     cmp.Or(b.project.ShortLicense(), b.cfg.Project.License.Short()),
 		Depends:     b.res.Depends,
 		Root:        b.root,
 		MTime:       b.epoch,
