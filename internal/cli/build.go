@@ -1,8 +1,13 @@
 package cli
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -19,6 +24,7 @@ func newBuildCmd() *cobra.Command {
 		quiet   bool
 		verbose int
 		retries int
+		asJSON  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "build [PROJECT_DIR]",
@@ -58,10 +64,21 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 			if retries <= 0 {
 				o.Retries = -1 // none; 0 would mean the default
 			}
+			if asJSON && level == logging.LevelInfo {
+				level = logging.LevelWarn // stdout is the JSON document; stderr keeps only warnings and errors
+			}
 			o.Log = logging.NewLogger(cmd.ErrOrStderr(), level)
 			res, err := pipeline.Run(cmd.Context(), o)
 			if err != nil {
 				return err
+			}
+			switch {
+			case asJSON && res.Plan != nil:
+				return writeJSON(cmd.OutOrStdout(), res.Plan)
+			case asJSON:
+				return writeJSON(cmd.OutOrStdout(), buildReport(res))
+			case res.Plan != nil:
+				return printPlan(cmd.OutOrStdout(), res.Plan)
 			}
 			for _, p := range res.Packages {
 				fmt.Fprintln(cmd.OutOrStdout(), p)
@@ -101,6 +118,8 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 	f.IntVar(&o.WheelLimits.MaxEntries, "wheel-max-entries", 0, "refuse a wheel with more entries (default 200000)")
 	f.Int64Var(&o.WheelLimits.MaxTotalSize, "wheel-max-size", 0, "refuse a wheel that expands to more bytes (default 4 GiB)")
 	f.Int64Var(&o.WheelLimits.MaxRatio, "wheel-max-ratio", 0, "refuse a wheel member over 1 MiB compressed more than this many times (default 200)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "resolve every pin to the artifact it would use and print the plan (interpreter, artifacts, services, package files); download, build and write nothing")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON on stdout: the plan with --dry-run, else the packages written (path, size), version, Depends and warnings")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only errors")
 	f.CountVarP(&verbose, "verbose", "v", "print every step, which shared library became which dependency, and the build backend's output")
 	_ = cmd.RegisterFlagCompletionFunc("format", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -111,4 +130,95 @@ else ~/.cache/venvpkg (venvpkg cache dir prints it).`,
 		return append(vals, "deb,rpm\tboth, from one staged virtualenv"), cobra.ShellCompDirectiveNoFileComp
 	})
 	return cmd
+}
+
+// builtPackage is one written package in build --json's output.
+type builtPackage struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+	SBOM string `json:"sbom,omitempty"`
+}
+
+// buildOutput is build --json's document.
+type buildOutput struct {
+	Name     string         `json:"name"`
+	Version  string         `json:"version"`
+	Arch     string         `json:"arch"`
+	Depends  []string       `json:"depends"`
+	Packages []builtPackage `json:"packages"`
+	Reports  []string       `json:"reports,omitempty"`
+	Warnings []string       `json:"warnings"`
+}
+
+func buildReport(res *pipeline.Result) buildOutput {
+	out := buildOutput{Name: res.Name, Version: res.Version, Arch: res.Arch, Depends: res.Depends, Reports: res.Reports, Warnings: res.Warnings}
+	if out.Depends == nil {
+		out.Depends = []string{}
+	}
+	if out.Warnings == nil {
+		out.Warnings = []string{}
+	}
+	for i, p := range res.Packages {
+		bp := builtPackage{Path: p, Size: -1}
+		if st, err := os.Stat(p); err == nil {
+			bp.Size = st.Size()
+		}
+		if i < len(res.SBOMs) {
+			bp.SBOM = res.SBOMs[i]
+		}
+		out.Packages = append(out.Packages, bp)
+	}
+	return out
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printPlan prints a dry run's plan for a person.
+func printPlan(w io.Writer, p *pipeline.Plan) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	name := p.Project
+	if name == "" {
+		name = "(named by the built wheel)"
+	}
+	version := p.Version
+	if version == "" {
+		version = "(the version the built wheel gives)"
+	}
+	fmt.Fprintf(tw, "project\t%s %s\n", name, version)
+	kind := "system"
+	if p.Interpreter.Bundled {
+		kind = "bundled"
+	}
+	fmt.Fprintf(tw, "interpreter\t%s (CPython %s, %s, %s)\n", p.Interpreter.Path, p.Interpreter.Version, p.Interpreter.Platform, kind)
+	fmt.Fprintf(tw, "wheel tags\t%s, ...\n", strings.Join(p.Interpreter.Tags, ", "))
+	fmt.Fprintf(tw, "lock\t%s\n", p.Lock)
+	fmt.Fprintf(tw, "\nartifact\tversion\tfile\twhere\tfrom\n")
+	for _, a := range p.Artifacts {
+		status := a.Status
+		if a.Sdist {
+			status += ", built"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.Name, a.Version, a.File, status, a.From)
+	}
+	if len(p.Artifacts) == 0 {
+		fmt.Fprintf(tw, "(none: the lock pins nothing)\n")
+	}
+	if len(p.Services) > 0 {
+		fmt.Fprintf(tw, "\nservice\tuser\tlisten\tcommand\n")
+		for _, s := range p.Services {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.Name, s.User, cmp.Or(s.Listen, "-"), s.Command)
+		}
+	}
+	for _, c := range p.ConfigFiles {
+		fmt.Fprintf(tw, "config file\t%s\n", c)
+	}
+	fmt.Fprintln(tw)
+	for _, pk := range p.Packages {
+		fmt.Fprintf(tw, "would write\t%s\n", pk)
+	}
+	return tw.Flush()
 }

@@ -59,6 +59,12 @@ type Result struct {
 // (at least one, at most one per file). A file that does not compile is
 // reported in Result.Failed; an error means the work could not be done.
 func Compile(ctx context.Context, py *interp.Info, root string, files []string, workers int) (*Result, error) {
+	return CompileProgress(ctx, py, root, files, workers, nil)
+}
+
+// CompileProgress is Compile that calls done(1) as each file is compiled (or fails to), from any goroutine; the
+// build's progress display counts with it. done may be nil.
+func CompileProgress(ctx context.Context, py *interp.Info, root string, files []string, workers int, done func(int)) (*Result, error) {
 	if py == nil || py.Executable == "" {
 		return nil, errors.New("compiling bytecode: no interpreter given")
 	}
@@ -94,7 +100,7 @@ func Compile(ctx context.Context, py *interp.Info, root string, files []string, 
 	})
 	for range workers {
 		g.Go(func() error {
-			return runWorker(gctx, py.Executable, root, files, jobs, errs)
+			return runWorker(gctx, py.Executable, root, files, jobs, errs, done)
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -114,7 +120,7 @@ func Compile(ctx context.Context, py *interp.Info, root string, files []string, 
 
 // runWorker starts one interpreter and feeds it the files whose indexes
 // arrive on jobs until the channel closes, recording each outcome in errs.
-func runWorker(ctx context.Context, python, root string, files []string, jobs <-chan int, errs []string) error {
+func runWorker(ctx context.Context, python, root string, files []string, jobs <-chan int, errs []string, done func(int)) error {
 	cmd := exec.CommandContext(ctx, python, "-s", "-B", "-c", workerScript)
 	cmd.Env = workerEnv()
 	cmd.Dir = "/"
@@ -159,6 +165,9 @@ func runWorker(ctx context.Context, python, root string, files []string, jobs <-
 			return fail("compiling "+files[i], err)
 		}
 		errs[i] = msg
+		if done != nil {
+			done(1)
+		}
 	}
 	if err := stdin.Close(); err != nil {
 		return fail("closing input", err)

@@ -25,6 +25,7 @@ var (
 func needDpkg(t *testing.T) {
 	t.Helper()
 	testutil.NeedTool(t, "dpkg-deb", "dpkg")
+	testutil.NeedTool(t, "md5sum", "coreutils")
 }
 
 func run(t *testing.T, name string, args ...string) string {

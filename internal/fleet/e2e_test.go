@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,47 +31,106 @@ const (
 	v1, v2       = "1.0.0-1", "2.0.0-1"
 )
 
-// copyProject copies testdata/fleet-app to a temporary directory as
-// version, optionally replacing its default configuration.
-func copyProject(t *testing.T, version, conf string) string {
+// v2Conf is the default configuration fleet-app 2.0.0 ships, changed from 1.0.0's.
+const v2Conf = "# fleet-app 2 configuration: the greeting it answers with.\ngreeting = hello from fleet-app 2\n"
+
+// releases are the builds of fleet-app every end-to-end test rolls out: 1.0.0 (Project is its source, for the
+// generated role and module), 2.0.0 with a changed default configuration, and 3.0.0, whose server answers every
+// request with 503: it installs and starts, and fails an HTTP health check.
+type releases struct {
+	Project        string
+	V1, V2, Broken string
+}
+
+var (
+	releasesOnce sync.Once
+	releasesDir  string
+	built        releases
+	releasesErr  error
+)
+
+// TestMain removes the releases shared by the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if releasesDir != "" {
+		os.RemoveAll(releasesDir)
+	}
+	os.Exit(code)
+}
+
+// fleetReleases builds the releases once per test binary (each build takes tens of seconds).
+func fleetReleases(t *testing.T) releases {
 	t.Helper()
+	releasesOnce.Do(func() {
+		releasesDir, releasesErr = os.MkdirTemp("", "venvpkg-fleet-releases-")
+		if releasesErr != nil {
+			return
+		}
+		var debs [3]string
+		for i, r := range []struct{ version, conf, broken string }{{"1.0.0", "", ""}, {"2.0.0", v2Conf, ""}, {"3.0.0", "", "503"}} {
+			dir := filepath.Join(releasesDir, r.version)
+			if releasesErr = copyProject(dir, r.version, r.conf, r.broken); releasesErr != nil {
+				return
+			}
+			if debs[i], releasesErr = buildDeb(dir, filepath.Join(releasesDir, "out-"+r.version)); releasesErr != nil {
+				return
+			}
+		}
+		built = releases{Project: filepath.Join(releasesDir, "1.0.0"), V1: debs[0], V2: debs[1], Broken: debs[2]}
+	})
+	if releasesErr != nil {
+		t.Fatal(releasesErr)
+	}
+	return built
+}
+
+// copyProject copies testdata/fleet-app to dst as version, optionally replacing its default configuration and
+// making its server answer with the HTTP status broken instead of 200.
+func copyProject(dst, version, conf, broken string) error {
 	root, err := testutil.ModuleRoot()
 	if err != nil {
-		t.Fatal(err)
+		return err
 	}
 	src := filepath.Join(root, "testdata", "fleet-app")
-	dst := filepath.Join(t.TempDir(), "fleet-app")
 	if out, err := exec.Command("cp", "-a", src, dst).CombinedOutput(); err != nil {
-		t.Fatalf("copying %s: %v: %s", src, err, out)
+		return fmt.Errorf("copying %s: %w: %s", src, err, out)
 	}
-	py := filepath.Join(dst, "pyproject.toml")
-	data, err := os.ReadFile(py)
-	if err != nil {
-		t.Fatal(err)
+	edits := []struct{ file, old, new string }{{"pyproject.toml", `version = "1.0.0"`, `version = "` + version + `"`}}
+	if broken != "" {
+		edits = append(edits, struct{ file, old, new string }{"src/fleet_app/server.py", "self.send_response(200)", "self.send_response(" + broken + ")"})
 	}
-	data = bytes.Replace(data, []byte(`version = "1.0.0"`), []byte(`version = "`+version+`"`), 1)
-	if err := os.WriteFile(py, data, 0o644); err != nil {
-		t.Fatal(err)
+	for _, e := range edits {
+		p := filepath.Join(dst, e.file)
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if !bytes.Contains(data, []byte(e.old)) {
+			return fmt.Errorf("%s has no %q to replace", p, e.old)
+		}
+		if err := os.WriteFile(p, bytes.Replace(data, []byte(e.old), []byte(e.new), 1), 0o644); err != nil {
+			return err
+		}
 	}
 	if conf != "" {
 		if err := os.WriteFile(filepath.Join(dst, "deploy", "app.conf"), []byte(conf), 0o644); err != nil {
-			t.Fatal(err)
+			return err
 		}
 	}
-	return dst
+	return nil
 }
 
-func buildDeb(t *testing.T, dir string) string {
-	t.Helper()
+// buildDeb builds the project in dir into outDir and returns the .deb.
+func buildDeb(dir, outDir string) (string, error) {
 	var log bytes.Buffer
 	res, err := pipeline.Run(context.Background(), pipeline.Options{
 		ProjectDir: dir, FindLinks: []string{pythonWheels}, NoIndex: true, Python: python,
-		OutDir: t.TempDir(), CacheDir: t.TempDir(), Log: logging.NewLogger(&log, logging.LevelDebug),
+		OutDir: outDir, CacheDir: filepath.Join(outDir, "cache"), Log: logging.NewLogger(&log, logging.LevelDebug),
 	})
 	if err != nil {
-		t.Fatalf("building %s: %v\n%s", dir, err, log.String())
+		return "", fmt.Errorf("building %s: %w\n%s", dir, err, log.String())
 	}
-	return res.Packages[0]
+	return res.Packages[0], nil
 }
 
 // host is one chroot acting as a managed host.
@@ -167,9 +227,8 @@ func TestRolloutChroots(t *testing.T) {
 	ctx := context.Background()
 
 	// The two releases: 2.0.0 also changes the packaged default configuration.
-	dir1 := copyProject(t, "1.0.0", "")
-	deb1 := buildDeb(t, dir1)
-	deb2 := buildDeb(t, copyProject(t, "2.0.0", "# fleet-app 2 configuration: the greeting it answers with.\ngreeting = hello from fleet-app 2\n"))
+	rel := fleetReleases(t)
+	dir1, deb1, deb2 := rel.Project, rel.V1, rel.V2
 
 	// A signed repository holding both, published by venvpkg and served on the loopback address.
 	kp, err := sign.Generate("fleet test repository", "repo@example.org", sign.Ed25519, nil, time.Unix(1700000000, 0))
@@ -407,13 +466,16 @@ func playbook(t *testing.T, deploy, invFile, home string, env []string, wantOK b
 	cmd.Dir = deploy
 	cmd.Env = append(os.Environ(), "HOME="+home, "ANSIBLE_NOCOLOR=1", "ANSIBLE_FORCE_COLOR=0",
 		"ANSIBLE_RETRY_FILES_ENABLED=0", "ANSIBLE_LOCAL_TEMP="+filepath.Join(home, "tmp"),
-		"ANSIBLE_STDOUT_CALLBACK=default", "ANSIBLE_HOST_KEY_CHECKING=0")
+		"ANSIBLE_STDOUT_CALLBACK=default", "ANSIBLE_HOST_KEY_CHECKING=0",
+		// Facts are gathered once per host and kept for the later plays and runs (each batch is a play).
+		"ANSIBLE_GATHERING=smart", "ANSIBLE_CACHE_PLUGIN=jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION="+filepath.Join(home, "facts"))
 	cmd.Env = append(cmd.Env, env...)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
+	start := time.Now()
 	err := cmd.Run()
-	t.Logf("ansible-playbook %s:\n%s", strings.Join(extra, " "), lastLines(out.String(), 12))
+	t.Logf("ansible-playbook %s (%.0f s):\n%s", strings.Join(extra, " "), time.Since(start).Seconds(), lastLines(out.String(), 12))
 	if wantOK && err != nil {
 		t.Fatalf("ansible-playbook %s: %v\n%s", strings.Join(args, " "), err, out.String())
 	}

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -25,26 +26,6 @@ import (
 
 // fleetURL is what fleet-app answers on inside a host (its pyproject.toml).
 const fleetURL = "http://127.0.0.1:18751/"
-
-// brokenProject is fleet-app at version whose server answers every request with 503: it installs and starts,
-// and fails its HTTP health check.
-func brokenProject(t *testing.T, version string) string {
-	t.Helper()
-	dir := copyProject(t, version, "")
-	p := filepath.Join(dir, "src/fleet_app/server.py")
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	broken := bytes.Replace(data, []byte("self.send_response(200)"), []byte("self.send_response(503)"), 1)
-	if bytes.Equal(broken, data) {
-		t.Fatalf("%s has no send_response(200) to break", p)
-	}
-	if err := os.WriteFile(p, broken, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
 
 // signedRepo publishes debs into a signed repository with venvpkg's publisher and returns its directory and
 // public key.
@@ -125,9 +106,9 @@ func TestRolloutSystemd(t *testing.T) {
 		testutil.NeedTool(t, tool, pkg)
 	}
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	dir1 := copyProject(t, "1.0.0", "")
-	debs := []string{buildDeb(t, dir1), buildDeb(t, copyProject(t, "2.0.0", "")), buildDeb(t, brokenProject(t, "3.0.0"))}
-	repoDir, pubKey := signedRepo(t, debs...)
+	rel := fleetReleases(t)
+	dir1 := rel.Project
+	repoDir, pubKey := signedRepo(t, rel.V1, rel.V2, rel.Broken)
 
 	home := t.TempDir()
 	key := filepath.Join(home, "id_ed25519")
@@ -192,7 +173,9 @@ func TestRolloutSystemd(t *testing.T) {
 	}
 
 	// v1 with the role's defaults: systemd runs, so the units are enabled and started and the check is HTTP.
-	out := play(true, "-e", "fleet_app_version="+v1)
+	// The first install and the run that must change nothing take all hosts in one batch; v2 goes in
+	// site.yml's default batches of one.
+	out := play(true, "-e", "fleet_app_version="+v1, "-e", "fleet_app_serial=3")
 	for _, h := range hosts {
 		serving(h, "1.0.0")
 	}
@@ -205,7 +188,7 @@ func TestRolloutSystemd(t *testing.T) {
 		t.Errorf("the command health check ran where systemd runs:\n%s", out)
 	}
 
-	out = play(true, "-e", "fleet_app_version="+v1)
+	out = play(true, "-e", "fleet_app_version="+v1, "-e", "fleet_app_serial=3")
 	for _, h := range hosts {
 		if c := recap(t, out)[h.name]; c != "0" {
 			t.Errorf("second run: %s changed=%s, want 0", h.name, c)
@@ -247,19 +230,22 @@ func TestRolloutSystemd(t *testing.T) {
 	}
 }
 
-// okOrChanged returns the hosts that report ok or changed on task.
+// okOrChanged returns the hosts that report ok or changed on task, sorted.
 func okOrChanged(out, task string) []string {
-	var hosts []string
+	seen := map[string]bool{}
 	for _, block := range strings.Split(out, "\nTASK [")[1:] {
 		if !strings.HasPrefix("TASK ["+block, task) {
 			continue
 		}
 		for _, m := range regexp.MustCompile(`(?m)^(?:ok|changed): \[(h\d)\]`).FindAllStringSubmatch(block, -1) {
-			if len(hosts) == 0 || hosts[len(hosts)-1] != m[1] {
-				hosts = append(hosts, m[1])
-			}
+			seen[m[1]] = true
 		}
 	}
+	hosts := make([]string, 0, len(seen))
+	for h := range seen {
+		hosts = append(hosts, h)
+	}
+	sort.Strings(hosts)
 	return hosts
 }
 
@@ -274,8 +260,9 @@ func TestPuppetApplySystemd(t *testing.T) {
 	testutil.NeedRoot(t, "booting a container")
 	testutil.NeedTool(t, "dpkg-deb", "dpkg")
 	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
-	dir1 := copyProject(t, "1.0.0", "")
-	repoDir, pubKey := signedRepo(t, buildDeb(t, dir1), buildDeb(t, copyProject(t, "2.0.0", "")))
+	rel := fleetReleases(t)
+	dir1 := rel.Project
+	repoDir, pubKey := signedRepo(t, rel.V1, rel.V2)
 	c := nspawn.Boot(t, nspawn.Tree(t), nspawn.Options{Hostname: "node1", Veth: true})
 	c.Run(t, "rm", "-f", "/etc/apt/sources.list")
 	url := serveOn(t, c.HostAddr, repoDir)

@@ -453,6 +453,26 @@ func (f *Finder) notFound(name, req string, all []Artifact, notes []string) erro
 	return e
 }
 
+// Status says where Fetch would take a from: "local" (a file in a --find-links directory), "cached" (a remote file
+// already in the cache, found by a sha256 its source or the lock states) or "download".
+func (f *Finder) Status(a Artifact, allowed []string) string {
+	if a.Path != "" {
+		return "local"
+	}
+	shas := []string{a.Hashes["sha256"]}
+	for _, h := range allowed {
+		if s, ok := strings.CutPrefix(h, "sha256:"); ok {
+			shas = append(shas, s)
+		}
+	}
+	for _, s := range shas {
+		if _, _, ok := f.cache.lookupArtifact(s, a.Filename); ok {
+			return "cached"
+		}
+	}
+	return "download"
+}
+
 // Fetch returns a local path of a: a local file as it is, a remote one from
 // the cache or downloaded into it. The file is checked against the hashes
 // and size its source states and, when allowed is not empty, against

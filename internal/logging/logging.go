@@ -94,17 +94,68 @@ type barProgress struct{ bar *progressbar.ProgressBar }
 func (p barProgress) Add(n int) { _ = p.bar.Add(n) }
 func (p barProgress) Done()     { _ = p.bar.Finish() }
 
+// Spinner shows a stage of unknown length on a terminal: its description and the time it has taken so far,
+// cleared when Done. Elsewhere (pipes, CI logs, -q, -v) it shows nothing.
+func (l *Logger) Spinner(desc string) Progress {
+	f := l.terminal()
+	if f == nil {
+		return noProgress{}
+	}
+	bar := progressbar.NewOptions(-1,
+		progressbar.OptionSetWriter(f),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+	)
+	stop := make(chan struct{})
+	go func() { // keep the elapsed time moving while the stage gives no counts
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				_ = bar.Add(1) // a spinner of unknown total only advances its frame
+			}
+		}
+	}()
+	return &spinner{barProgress{bar}, stop, sync.Once{}}
+}
+
+type spinner struct {
+	barProgress
+	stop chan struct{}
+	once sync.Once
+}
+
+func (s *spinner) Done() {
+	s.once.Do(func() {
+		close(s.stop)
+		s.barProgress.Done()
+	})
+}
+
+// terminal returns the logger's output when it is a terminal and stage lines are printed without details.
+func (l *Logger) terminal() *os.File {
+	f, _ := l.Terminal()
+	return f
+}
+
 // Progress returns a progress bar for total items when the logger writes
 // stage lines to a terminal, and a no-op otherwise (pipes, CI logs, -q).
 func (l *Logger) Progress(total int, desc string) Progress {
-	f, ok := l.Terminal()
-	if !ok || total < 2 {
+	f := l.terminal()
+	if f == nil || total < 2 {
 		return noProgress{}
 	}
 	return barProgress{progressbar.NewOptions(total,
 		progressbar.OptionSetWriter(f),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionClearOnFinish(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),

@@ -1,6 +1,6 @@
 // Package pipeline runs venvpkg's pipeline for one project:
 //
-//	config → probe → lock → fetch → build → venv → install → compile → audit → package
+//	config → probe → lock → build → fetch → check → venv → install → compile → audit → package
 //
 // It owns the build's temporary directories and removes them whatever
 // happens, so a failed or interrupted run leaves nothing behind but its
@@ -109,6 +109,9 @@ type Options struct {
 	// above VulnFailOn (default "any") refuses the build.
 	VulnDB     string
 	VulnFailOn string
+	// DryRun stops after resolving every pin to its artifact: Result.Plan says what the build would use and
+	// write; nothing is downloaded, built, installed or written.
+	DryRun bool
 	// Report writes the HTML report of each package beside it
 	// (<package>.html), with the vulnerabilities when VulnDB is set.
 	Report bool
@@ -121,6 +124,8 @@ type Options struct {
 
 // Result describes a finished build.
 type Result struct {
+	// Plan is what the build would do; set by a dry run (Options.DryRun), which writes no package.
+	Plan     *Plan    `json:"plan,omitempty"`
 	Packages []string // written package paths
 	SBOMs    []string // the SBOM written beside each package
 	Reports  []string // the HTML report beside each package (Options.Report)
@@ -323,6 +328,7 @@ func (b *builder) run(ctx context.Context) error {
 	}{
 		{"probing interpreter", b.probe},
 		{"reading lock", b.readLock},
+		{"planning", b.dryRun},
 		{"building project", b.buildProject},
 		{"selecting artifacts", b.selectArtifacts},
 		{"checking the lock", b.checkLock},
@@ -335,7 +341,9 @@ func (b *builder) run(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", s.name, err)
 		}
 		start := time.Now()
-		if err := s.fn(ctx); err != nil {
+		if err := s.fn(ctx); errors.Is(err, errDryRun) {
+			return nil
+		} else if err != nil {
 			return err
 		}
 		b.log.Debugf("%s: done in %s", s.name, time.Since(start).Round(time.Millisecond))
@@ -454,7 +462,9 @@ func (b *builder) buildProject(ctx context.Context) error {
 	}
 	what := cmp.Or(b.cfg.Project.Name, filepath.Base(b.projDir))
 	b.log.Infof("building %s with its PEP 517 backend", what)
+	spin := b.log.Spinner("building " + what)
 	whl, err := fe.BuildWheel(ctx, src, out)
+	spin.Done()
 	if err != nil {
 		return fmt.Errorf("building the project %s: %w", what, err)
 	}
@@ -590,8 +600,10 @@ func (b *builder) install(ctx context.Context) error {
 		return b.commitTrees(pending, installed, nil)
 	}
 	var py []string
+	reused := 0
 	for i, inst := range installed {
 		if tc != nil && i < len(b.wheels) && pending[i] == nil {
+			reused++
 			continue // compiled in the cache
 		}
 		for _, f := range inst.Files {
@@ -601,8 +613,14 @@ func (b *builder) install(ctx context.Context) error {
 		}
 	}
 	sort.Strings(py)
-	b.log.Infof("compiling %s", plural(len(py), "module"))
-	res, err := compile.Compile(ctx, b.runner(), b.root, py, b.jobs)
+	if reused > 0 {
+		b.log.Infof("reusing %s, compiling %s", plural(reused, "cached tree"), plural(len(py), "module"))
+	} else {
+		b.log.Infof("compiling %s", plural(len(py), "module"))
+	}
+	cbar := b.log.Progress(len(py), "compiling")
+	res, err := compile.CompileProgress(ctx, b.runner(), b.root, py, b.jobs, cbar.Add)
+	cbar.Done()
 	if err != nil {
 		return fmt.Errorf("compiling bytecode: %w", err)
 	}
@@ -647,7 +665,12 @@ func (b *builder) warn(msg string) {
 }
 
 func (b *builder) packageIt(ctx context.Context) error {
+	if err := subStage(ctx, b.log, "auditing"); err != nil {
+		return err
+	}
 	start := time.Now()
+	spin := b.log.Spinner("auditing")
+	defer spin.Done()
 	// The build dirs of every build, not only this one: trees reused from
 	// the cache were staged by earlier builds.
 	forbidden := []string{filepath.Join(filepath.Dir(b.tmp), buildDirPattern), b.projDir, b.cacheDir}
@@ -675,6 +698,14 @@ func (b *builder) packageIt(ctx context.Context) error {
 			return errors.New(msg)
 		}
 		b.warn(msg)
+	}
+	spin.Done()
+	for _, n := range shl.Needs {
+		why := n.Package
+		if v := shl.Versions[n.Package]; v != "" {
+			why = v + " (the newest symbol version its ELF files import)"
+		}
+		b.log.Debugf("%s needs %s, which Debian's %s provides: depends on %s", strings.Join(n.Files, ", "), n.Soname, n.Package, why)
 	}
 	b.log.Debugf("auditing: done in %s", time.Since(start).Round(time.Millisecond))
 	var interpPkg string
@@ -722,12 +753,17 @@ func (b *builder) packageIt(ctx context.Context) error {
 		Summary:     cmp.Or(strings.TrimSpace(b.project.Summary), b.project.Name),
 		Description: fmt.Sprintf("This package ships %s and its dependencies in a self-contained virtual\nenvironment at %s, built by venvpkg.", b.project.Name, b.prefix),
 		Homepage:    b.project.Homepage(),
-		License:     b.project.ShortLicense(),
+		// flit_core before 3.10 writes no License field for
+		// license = {text = "..."}: the project's own table then says it.
+		License:     cmp.Or(b.project.ShortLicense(), b.cfg.Project.License.Short()),
 		Depends:     b.res.Depends,
 		Root:        b.root,
 		MTime:       b.epoch,
 		Compression: cmp.Or(b.cfg.Tool.Compression, "zstd"),
 		Trees:       b.trees.deb(b.py.CacheTag, !b.opts.NoCompile),
+	}
+	if err := subStage(ctx, b.log, "writing packages"); err != nil {
+		return err
 	}
 	start = time.Now()
 	if err := b.writePackages(ctx, p, v); err != nil {
@@ -782,6 +818,17 @@ func sourceDateEpoch(ctx context.Context, dir string) (time.Time, error) {
 		}
 	}
 	return time.Unix(DefaultSourceDateEpoch, 0).UTC(), nil
+}
+
+// subStage starts a part of a stage that -v times on its own line: the
+// interrupt test pauses there as at any stage, and a cancelled build stops
+// before it.
+func subStage(ctx context.Context, log *logging.Logger, name string) error {
+	pauseForTest(ctx, log, name)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }
 
 // pauseForTest is a test hook: when $VENVPKG_TEST_PAUSE_AT names a stage

@@ -101,26 +101,13 @@ func (b *builder) selectArtifacts(ctx context.Context) error {
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "\n"))
 	}
-	hashMode := b.lock.HashMode || b.opts.RequireHashes
-
-	// Choose: index pages are read in parallel.
-	errs := make([]error, len(picks))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(maxDownloads)
-	for i, p := range picks {
-		g.Go(func() error {
-			errs[i] = b.choose(gctx, p, hashMode)
-			return nil
-		})
-	}
-	_ = g.Wait()
-	if err := joinProblems(errs); err != nil {
+	if err := b.chooseAll(ctx, picks); err != nil {
 		return err
 	}
 
 	// Fetch in parallel.
-	errs = make([]error, len(picks))
-	g, gctx = errgroup.WithContext(ctx)
+	errs := make([]error, len(picks))
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxDownloads)
 	for i, p := range picks {
 		g.Go(func() error {
@@ -155,6 +142,22 @@ func (b *builder) selectArtifacts(ctx context.Context) error {
 	}
 	sort.Strings(b.wheels)
 	return nil
+}
+
+// chooseAll chooses every pick's artifact, reading index pages in parallel; every failure is reported.
+func (b *builder) chooseAll(ctx context.Context, picks []*pick) error {
+	hashMode := b.lock.HashMode || b.opts.RequireHashes
+	errs := make([]error, len(picks))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxDownloads)
+	for i, p := range picks {
+		g.Go(func() error {
+			errs[i] = b.choose(gctx, p, hashMode)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return joinProblems(errs)
 }
 
 func joinProblems(errs []error) error {

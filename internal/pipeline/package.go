@@ -63,10 +63,13 @@ func (b *builder) writePackages(ctx context.Context, p *pkg.Package, v pep440.Ve
 				in.Package.Files = append(in.Package.Files, pkg.File(g))
 			}
 		}
+		spin := b.log.Spinner("writing the " + f.Name() + " package")
 		out, err := f.Write(ctx, in, b.outDir)
+		spin.Done()
 		if err != nil {
 			return err
 		}
+		spin.Done()
 		written = append(written, out)
 		b.res.Packages = append(b.res.Packages, out)
 		b.log.Infof("wrote %s", out)

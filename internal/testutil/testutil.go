@@ -1,8 +1,8 @@
 // Package testutil holds helpers shared by venvpkg's tests: where the test cache lives, how to find the module
 // root, and how a test stops when a tool it needs is missing (NeedTool, NeedFile, NeedGlob, NeedRoot: a skip, but a
 // failure naming the Debian package under CI=true). Its subpackages build the fixtures end-to-end tests need: wheels
-// repacked from Debian's python3-* packages (debwheel), throwaway virtualenvs (pyvenv) and clean Debian chroots
-// (chroot).
+// repacked from Debian's python3-* packages (debwheel), throwaway virtualenvs (pyvenv), clean Debian chroots
+// (chroot) and containers booted with systemd as PID 1 (nspawn).
 package testutil
 
 import (

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -203,15 +204,34 @@ func leader(pid int) int {
 
 // linkUp gives both ends of the veth link addresses of a random /30 in 10.231.0.0/16 and brings them up.
 func (c *Container) linkUp() error {
-	var rnd [2]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return err
+	// A /30 no interface of the host has an address in (another container's link, say).
+	for try := 0; ; try++ {
+		var rnd [2]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return err
+		}
+		_, subnet, err := net.ParseCIDR(fmt.Sprintf("10.231.%d.%d/30", rnd[0], rnd[1]&^3))
+		if err != nil {
+			return err
+		}
+		addrs, err := net.InterfaceAddrs()
+		if err != nil {
+			return fmt.Errorf("listing the host's addresses: %w", err)
+		}
+		taken := false
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok && subnet.Contains(ipn.IP) {
+				taken = true
+			}
+		}
+		if taken && try < 20 {
+			continue
+		}
+		ip := subnet.IP.To4()
+		c.HostAddr = net.IPv4(ip[0], ip[1], ip[2], ip[3]+1).String()
+		c.Addr = net.IPv4(ip[0], ip[1], ip[2], ip[3]+2).String()
+		break
 	}
-	base := fmt.Sprintf("10.231.%d.%d", rnd[0], rnd[1]&^3)
-	prefix := base[:strings.LastIndex(base, ".")+1]
-	last, _ := strconv.Atoi(base[len(prefix):])
-	c.HostAddr = prefix + strconv.Itoa(last+1)
-	c.Addr = prefix + strconv.Itoa(last+2)
 	hostIf := "ve-" + c.Name
 	for _, args := range [][]string{
 		{"addr", "add", c.HostAddr + "/30", "dev", hostIf},
