@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 
 // scriptTools are the programs the scripts' [!exec:…] conditions ask for, with their Debian packages.
 var scriptTools = map[string]string{
-	"dpkg-deb": "dpkg", "gpg": "gpg", "rpm": "rpm", "rpmbuild": "rpm", "rpmsign": "rpm", "script": "bsdutils", "truncate": "coreutils",
+	"dpkg-deb": "dpkg", "git": "git", "gpg": "gpg", "rpm": "rpm", "rpmbuild": "rpm", "rpmsign": "rpm", "script": "bsdutils", "truncate": "coreutils",
 	"/usr/bin/python3.11": "python3.11", "/usr/share/python-wheels/setuptools-*.whl": "python3-setuptools-whl",
 }
 

@@ -211,19 +211,11 @@ func TestRolloutChroots(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end rollout skipped in -short mode")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("the rollout test needs root for chroots; run go test as root")
-	}
-	for _, p := range []string{python, pythonWheels} {
-		if _, err := os.Stat(p); err != nil {
-			t.Skipf("%s is missing (scripts/test-deps installs it)", p)
-		}
-	}
-	for _, tool := range []string{"ansible-playbook", "dpkg-deb"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is missing (scripts/test-deps installs it)", tool)
-		}
-	}
+	testutil.NeedRoot(t, "the rollout test makes chroots")
+	testutil.NeedFile(t, python, "python3.11")
+	testutil.NeedFile(t, pythonWheels, "python3-setuptools-whl")
+	testutil.NeedTool(t, "ansible-playbook", "ansible")
+	testutil.NeedTool(t, "dpkg-deb", "dpkg")
 	ctx := context.Background()
 
 	// The two releases: 2.0.0 also changes the packaged default configuration.

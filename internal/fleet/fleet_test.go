@@ -142,11 +142,12 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// toolPackages are the Debian packages of the tools the fleet tests run.
+var toolPackages = map[string]string{"ansible-playbook": "ansible", "ansible-lint": "ansible-lint", "puppet": "puppet"}
+
 func need(t *testing.T, tool string) {
 	t.Helper()
-	if _, err := exec.LookPath(tool); err != nil {
-		t.Skipf("%s is not installed (scripts/test-deps installs it)", tool)
-	}
+	testutil.NeedTool(t, tool, toolPackages[tool])
 }
 
 func run(t *testing.T, dir string, args ...string) string {
@@ -176,9 +177,7 @@ func TestAnsibleLint(t *testing.T) {
 				t.Fatal(err)
 			}
 			run(t, dir, "ansible-playbook", "-i", "inventory/hosts.yml", "--syntax-check", "site.yml")
-			if _, err := exec.LookPath("ansible-lint"); err != nil {
-				t.Skip("ansible-lint is not installed (scripts/test-deps installs it)")
-			}
+			need(t, "ansible-lint")
 			out := run(t, dir, "ansible-lint", "--offline", "--nocolor", "-p", "--profile", "production", "site.yml", "roles", "inventory")
 			if !strings.Contains(out, "Passed") {
 				t.Errorf("ansible-lint did not pass:\n%s", out)
@@ -266,16 +265,14 @@ func TestTemplatesRenderDefaults(t *testing.T) {
 			t.Fatalf("no templates for %s", c.Path)
 		}
 		t.Run("jinja2"+c.Path, func(t *testing.T) {
-			if _, err := exec.LookPath("python3"); err != nil {
-				t.Skip("python3 is missing")
-			}
+			testutil.NeedTool(t, "python3", "python3")
 			cmd := exec.Command("python3", "-c", `import sys, jinja2
 env = jinja2.Environment(keep_trailing_newline=True, trim_blocks=True)
 sys.stdout.write(env.from_string(sys.stdin.read()).render())`)
 			cmd.Stdin = bytes.NewReader(j)
 			out, err := cmd.Output()
 			if err != nil {
-				t.Skipf("rendering with python3-jinja2: %v", err)
+				testutil.Missing(t, "python3-jinja2", "python3's jinja2", err)
 			}
 			if !bytes.Equal(out, c.Default) {
 				t.Errorf("Jinja2 renders %s as %q, want the packaged default %q", c.Path, out, c.Default)

@@ -225,7 +225,7 @@ func (g *graph) walk(roots []edge, env pep508.Environment) (*Lock, error) {
 			}
 		}
 		sort.Strings(r.Extras)
-		if len(r.Hashes) == 0 && len(r.Files) == 0 {
+		if len(r.Hashes) == 0 && len(r.Files) == 0 && r.VCS == nil {
 			errs = append(errs, fmt.Errorf("%s: %s %s records no files with hashes; lock it again so every artifact carries a sha256", p.where, p.display, p.version))
 			continue
 		}

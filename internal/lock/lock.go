@@ -9,7 +9,12 @@
 package lock
 
 import (
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
 	"slices"
+	"strings"
 
 	"github.com/venvpkg/venvpkg/internal/pep503"
 )
@@ -25,6 +30,41 @@ type Requirement struct {
 	Marker  string   // normalised marker text, kept for messages; "" when none
 	Source  string   // "path:line" of the requirement line
 	Files   []File   `json:",omitempty"` // pylock.toml: the entry's wheels and sdist; none for requirements files
+	VCS     *VCS     `json:",omitempty"` // uv.lock, poetry.lock: built from this git commit instead
+}
+
+// VCS is a package locked from a git repository at one commit, which the build clones and builds.
+type VCS struct {
+	URL          string // the repository, as git takes it (credentials kept for git, redacted in messages)
+	Commit       string // the full 40-hex commit the lock resolved; the commit is the pin
+	Subdirectory string // the project inside the repository, "" for its root
+}
+
+// String shows a VCS source without credentials.
+func (v *VCS) String() string {
+	s := redactUserinfo(v.URL) + "@" + v.Commit
+	if v.Subdirectory != "" {
+		s += "#subdirectory=" + v.Subdirectory
+	}
+	return s
+}
+
+var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// newVCS checks a git source: a URL git can clone and a full commit.
+func newVCS(name, repo, commit, subdir string) (*VCS, error) {
+	commit = strings.ToLower(strings.TrimSpace(commit))
+	if !commitRE.MatchString(commit) {
+		return nil, fmt.Errorf("%s is locked from git (%s) without a full commit (%q); lock it again so the commit is recorded: a branch or tag is not a pin", name, redactUserinfo(repo), commit)
+	}
+	u, err := url.Parse(repo)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh" && u.Scheme != "file" && u.Scheme != "git") {
+		return nil, fmt.Errorf("%s: git repository %q is not an https, ssh, git or file URL", name, redactUserinfo(repo))
+	}
+	if subdir != "" && (path.IsAbs(subdir) || strings.HasPrefix(path.Clean(subdir), "..")) {
+		return nil, fmt.Errorf("%s: subdirectory %q leaves the repository", name, subdir)
+	}
+	return &VCS{URL: repo, Commit: commit, Subdirectory: subdir}, nil
 }
 
 // Lock is a parsed requirements file with its includes and constraints

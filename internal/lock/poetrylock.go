@@ -1,7 +1,6 @@
 package lock
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -43,6 +42,7 @@ type poetryPackage struct {
 		URL               string `toml:"url"`
 		Reference         string `toml:"reference"`
 		ResolvedReference string `toml:"resolved_reference"`
+		Subdirectory      string `toml:"subdirectory"`
 	} `toml:"source"`
 }
 
@@ -346,7 +346,12 @@ func poetryRequirement(p *poetryPackage, name, where string) (Requirement, error
 		switch s.Type {
 		case "", "legacy":
 		case "git":
-			return r, fmt.Errorf("%s is locked from git (%s at %s); venvpkg installs locked artifacts only: publish a wheel of it to your index (or build one and add it to --find-links) and lock that", p.Name, redactUserinfo(s.URL), cmp.Or(s.ResolvedReference, s.Reference))
+			v, err := newVCS(p.Name, s.URL, s.ResolvedReference, s.Subdirectory)
+			if err != nil {
+				return r, err
+			}
+			r.VCS = v
+			return r, nil
 		case "directory":
 			return r, fmt.Errorf("%s is a local directory source (%s); build it into a wheel and lock that", p.Name, s.URL)
 		case "file", "url":

@@ -186,7 +186,7 @@ func TestToolLockErrors(t *testing.T) {
 		{"uv project missing", "uv.lock", "version = 1\n", []string{"the project app is not in the lock"}},
 		{"uv missing entry and git", "uv.lock", uvHead + "dependencies = [{ name = \"flask\" }, { name = \"tool\" }]\n\n" +
 			"[[package]]\nname = \"tool\"\nversion = \"0.1\"\nsource = { git = \"https://user:pw@git.example/tool?rev=main#0123abcd\" }\n",
-			[]string{"the lock has no entry for flask (needed by flask)", "tool is locked from git (https://***@git.example/tool?rev=main#0123abcd)"}},
+			[]string{"the lock has no entry for flask (needed by flask)", `tool is locked from git (https://***@git.example/tool) without a full commit ("0123abcd")`}},
 		{"uv two entries apply", "uv.lock", uvHead + "dependencies = [{ name = \"x\" }]\n\n" +
 			"[[package]]\nname = \"x\"\nversion = \"1\"\nsource = { registry = \"https://pypi.org/simple\" }\nwheels = [{ url = \"https://h/x-1-py3-none-any.whl\", hash = \"" + h + "\" }]\n\n" +
 			"[[package]]\nname = \"x\"\nversion = \"2\"\nsource = { registry = \"https://pypi.org/simple\" }\nwheels = [{ url = \"https://h/x-2-py3-none-any.whl\", hash = \"" + h + "\" }]\n",
@@ -209,7 +209,7 @@ func TestToolLockErrors(t *testing.T) {
 		{"poetry no files", "poetry.lock", "[[package]]\nname = \"flask\"\nversion = \"3.0.3\"\nfiles = []\n\n[metadata]\nlock-version = \"2.0\"\n",
 			[]string{"flask 3.0.3 records no files with hashes"}},
 		{"poetry git", "poetry.lock", "[[package]]\nname = \"flask\"\nversion = \"3.0.3\"\nfiles = []\n\n[package.source]\ntype = \"git\"\nurl = \"https://github.com/pallets/flask\"\nreference = \"main\"\nresolved_reference = \"abc123\"\n\n[metadata]\nlock-version = \"2.0\"\n",
-			[]string{"flask is locked from git (https://github.com/pallets/flask at abc123)"}},
+			[]string{`flask is locked from git (https://github.com/pallets/flask) without a full commit ("abc123")`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,5 +253,38 @@ func TestPoetryConstraint(t *testing.T) {
 	}
 	if _, ok := poetryConstraint(">=1.5.6,<1.5.7 || >1.5.7"); ok {
 		t.Error("a union must not be turned into one specifier set")
+	}
+}
+
+// TestToolLockGit: a package locked from git at a full commit becomes a VCS pin (repository, commit, subdirectory)
+// that the build clones and builds; it needs no file hashes, the commit is the pin.
+func TestToolLockGit(t *testing.T) {
+	const commit = "0123456789abcdef0123456789abcdef01234567"
+	write := func(name, text string) string {
+		p := filepath.Join(t.TempDir(), name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	uv := write("uv.lock", "version = 1\n\n[[package]]\nname = \"app\"\nversion = \"1.0\"\nsource = { editable = \".\" }\ndependencies = [{ name = \"tool\" }]\n\n"+
+		"[[package]]\nname = \"tool\"\nversion = \"0.1\"\nsource = { git = \"https://git.example/mono?subdirectory=libs%2Ftool&rev=main#"+commit+"\" }\n")
+	l, err := ParseUVLock(uv, pyEnv("3.11.2"), "app", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ := l.Lookup("tool")
+	if r.VCS == nil || r.VCS.URL != "https://git.example/mono" || r.VCS.Commit != commit || r.VCS.Subdirectory != "libs/tool" || r.Version != "0.1" {
+		t.Errorf("uv.lock git source = %+v (version %s), want https://git.example/mono at %s in libs/tool", r.VCS, r.Version, commit)
+	}
+	poetry := write("poetry.lock", "[[package]]\nname = \"tool\"\nversion = \"0.1\"\nfiles = []\n\n[package.source]\ntype = \"git\"\n"+
+		"url = \"https://user:pw@git.example/tool.git\"\nreference = \"main\"\nresolved_reference = \""+strings.ToUpper(commit)+"\"\n\n[metadata]\nlock-version = \"2.1\"\n")
+	l, err = ParsePoetryLock(poetry, pyEnv("3.11.2"), []string{"tool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, _ = l.Lookup("tool")
+	if r.VCS == nil || r.VCS.Commit != commit || r.VCS.String() != "https://***@git.example/tool.git@"+commit {
+		t.Errorf("poetry.lock git source = %+v, want the commit in lower case and the password hidden", r.VCS)
 	}
 }

@@ -269,7 +269,21 @@ func uvRequirement(p *uvPackage, name, where, base string) (Requirement, error) 
 			return r, fmt.Errorf("the %s source of %s records no file", map[bool]string{true: "path", false: "url"}[isPath], p.Name)
 		}
 	case p.Source["git"] != nil:
-		return r, fmt.Errorf("%s is locked from git (%v); venvpkg installs locked artifacts only: publish a wheel of it to your index (or build one and add it to --find-links) and lock that", p.Name, redactUserinfo(fmt.Sprint(p.Source["git"])))
+		// uv writes git = "https://host/repo?rev=v1&subdirectory=pkg#<commit>".
+		raw, _ := p.Source["git"].(string)
+		repo, commit, _ := strings.Cut(raw, "#")
+		var subdir string
+		if base, query, ok := strings.Cut(repo, "?"); ok {
+			repo = base
+			if q, err := url.ParseQuery(query); err == nil {
+				subdir = q.Get("subdirectory")
+			}
+		}
+		v, err := newVCS(p.Name, repo, commit, subdir)
+		if err != nil {
+			return r, err
+		}
+		r.VCS = v
 	case p.Source["directory"] != nil, p.Source["editable"] != nil, p.Source["virtual"] != nil:
 		return r, fmt.Errorf("%s is a local directory source; build it into a wheel and lock that", p.Name)
 	default:

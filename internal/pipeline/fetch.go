@@ -88,9 +88,14 @@ func (b *builder) selectArtifacts(ctx context.Context) error {
 	selfName := pep503.Normalize(b.project.Name)
 	var picks []*pick
 	var problems []string
+	var fromGit []lock.Requirement
 	for _, r := range b.lock.Requirements {
 		if r.Name == selfName {
 			continue // the project itself is built from source
+		}
+		if r.VCS != nil {
+			fromGit = append(fromGit, r) // the commit is the pin
+			continue
 		}
 		if b.opts.RequireHashes && len(r.Files) == 0 && len(r.Hashes) == 0 {
 			problems = append(problems, fmt.Sprintf("%s: %s==%s has no --hash, but --require-hashes is on; add --hash=sha256:<hex> (pip-compile --generate-hashes writes them)", r.Source, r.Display, r.Version))
@@ -137,6 +142,13 @@ func (b *builder) selectArtifacts(ctx context.Context) error {
 		whl, err := b.buildSdist(ctx, p)
 		if err != nil {
 			return fmt.Errorf("%s: %w", p.req.Source, err)
+		}
+		b.wheels = append(b.wheels, whl)
+	}
+	for _, r := range fromGit {
+		whl, err := b.wheelFromGit(ctx, r)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.Source, err)
 		}
 		b.wheels = append(b.wheels, whl)
 	}

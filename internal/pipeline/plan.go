@@ -116,15 +116,20 @@ func (b *builder) planArtifacts(ctx context.Context) ([]PlanArtifact, error) {
 	}
 	self := pep503.Normalize(b.cfg.Project.Name)
 	var picks []*pick
+	out := []PlanArtifact{}
 	for _, r := range b.lock.Requirements {
-		if r.Name != self {
+		switch {
+		case r.Name == self:
+		case r.VCS != nil:
+			out = append(out, PlanArtifact{Name: r.Display, Version: r.Version, File: "(git checkout)", From: r.VCS.String(),
+				Status: "git", Sdist: true, Source: r.Source})
+		default:
 			picks = append(picks, &pick{req: r})
 		}
 	}
 	if err := b.chooseAll(ctx, picks); err != nil {
 		return nil, err
 	}
-	out := []PlanArtifact{}
 	for _, p := range picks {
 		a := p.art
 		from := a.Path
