@@ -3,6 +3,10 @@ package registry
 import (
 	"strings"
 	"testing"
+
+	"github.com/venvpkg/venvpkg/internal/format"
+	"github.com/venvpkg/venvpkg/internal/pep440"
+	"github.com/venvpkg/venvpkg/internal/pkg"
 )
 
 func TestResolve(t *testing.T) {
@@ -41,5 +45,21 @@ func TestFormatsDiffer(t *testing.T) {
 				t.Errorf("%s's service flavour is called %q", f.Name(), fl.Name)
 			}
 		}
+	}
+}
+
+// TestFileNamesDiffer: the formats of one build never write the same file.
+func TestFileNamesDiffer(t *testing.T) {
+	in := &format.Input{Package: pkg.Package{Name: "app", Version: "1.0~rc1-1", Arch: "amd64"}, Version: pep440.MustParse("1.0rc1"), Release: "1"}
+	seen := map[string]string{}
+	for _, f := range All {
+		name := f.FileName(in)
+		if other, ok := seen[name]; ok {
+			t.Errorf("%s and %s both write %s", f.Name(), other, name)
+		}
+		seen[name] = f.Name()
+	}
+	if seen["app_1.0~rc1-1_amd64.deb"] != "deb" || seen["app-1.0~rc1-1.x86_64.rpm"] != "rpm" {
+		t.Errorf("file names: %v", seen)
 	}
 }
