@@ -777,18 +777,8 @@ func (b *builder) packageIt(ctx context.Context) error {
 // python3.X for Debian's /usr/bin/python3.X, else the dpkg owner of its real
 // path.
 func (b *builder) interpreterDepends(ctx context.Context) string {
-	if filepath.Dir(b.py.Executable) == "/usr/bin" && strings.HasPrefix(filepath.Base(b.py.Executable), "python3") {
-		return "python" + b.py.VersionXY
-	}
-	for _, p := range []string{b.py.Executable, b.py.RealPath} {
-		out, err := exec.CommandContext(ctx, "dpkg-query", "-S", p).Output()
-		if err == nil {
-			line := strings.SplitN(strings.TrimSpace(string(out)), "\n", 2)[0]
-			if name, _, ok := strings.Cut(line, ":"); ok {
-				name = strings.TrimSpace(strings.SplitN(name, ",", 2)[0])
-				return name
-			}
-		}
+	if pkg, ok := audit.InterpreterPackage(ctx, b.py.Executable, b.py.RealPath, b.py.VersionXY); ok {
+		return pkg
 	}
 	b.warn(fmt.Sprintf("the interpreter %s belongs to no Debian package; the target hosts must provide it at that path (list its package in [tool.venvpkg] depends)", b.py.Executable))
 	return ""

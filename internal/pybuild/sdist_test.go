@@ -1,4 +1,4 @@
-package pipeline
+package pybuild
 
 import (
 	"archive/tar"
@@ -88,10 +88,10 @@ func TestUnpackSdist(t *testing.T) {
 				os.WriteFile(archive, nil, 0o644)
 			}
 			out := filepath.Join(dir, "out")
-			root, err := unpackSdist(archive, out)
+			root, err := UnpackSdist(archive, out)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("unpackSdist(%s) error = %v, want %q", tc.file, err, tc.wantErr)
+					t.Fatalf("UnpackSdist(%s) error = %v, want %q", tc.file, err, tc.wantErr)
 				}
 				if _, err := os.Stat(filepath.Join(dir, "evil")); err == nil {
 					t.Errorf("a member was written outside the directory")
