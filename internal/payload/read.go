@@ -24,7 +24,7 @@ func readDeb(r io.Reader) (*Tree, error) {
 	t := newTree()
 	var sawData bool
 	for {
-		h, err := a.Next()
+		h, err := nextMember(a)
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -65,6 +65,18 @@ func readDeb(r io.Reader) (*Tree, error) {
 		return nil, errors.New("not a .deb: no control file")
 	}
 	return t, nil
+}
+
+// nextMember reads the next ar member header. The ar library slices a header's name and size fields without
+// checking them and panics on some malformed headers (a short file name field, found by FuzzReadPackage): that
+// is a damaged package, reported as an error.
+func nextMember(a *ar.Reader) (h *ar.Header, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			h, err = nil, fmt.Errorf("reading the ar archive: malformed member header (%v)", r)
+		}
+	}()
+	return a.Next()
 }
 
 // eachTar calls fn for every entry of the compressed tar member name.
