@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 )
 
 // Tree is a part of the payload whose audit results can be kept between
@@ -77,7 +79,7 @@ func (k *keptTree) load(v any) error {
 	return json.Unmarshal(data, v)
 }
 
-// save writes v under a temporary name renamed into place.
+// save writes v atomically (atomicfile: temporary name, fsync, rename).
 func (k *keptTree) save(v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -86,22 +88,5 @@ func (k *keptTree) save(v any) error {
 	if err := os.MkdirAll(k.dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(k.dir, ".audit-*.json")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), k.file); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(k.file, data, 0o644)
 }

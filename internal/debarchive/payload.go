@@ -14,6 +14,8 @@ import (
 	"path"
 	"path/filepath"
 	"time"
+
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 )
 
 // Type is the kind of a payload entry.
@@ -203,8 +205,7 @@ func cachedSums(dir, key string) (partSums, bool) {
 	return sums, true
 }
 
-// saveSums records the sums of the part key in dir, under a temporary
-// name renamed into place.
+// saveSums records the sums of the part key in dir, atomically.
 func saveSums(dir, key string, sums partSums) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -213,22 +214,5 @@ func saveSums(dir, key string, sums partSums) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+key+".*.json")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, key+".json")); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, key+".json"), data, 0o644)
 }

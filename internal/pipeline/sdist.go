@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -42,17 +40,10 @@ func (b *builder) buildSdist(ctx context.Context, p *pick) (string, error) {
 // that needs itself to build is a cycle, reported with its chain. Builds
 // run one at a time (the frontend installs requirements in order).
 func (b *builder) wheelFromSdist(ctx context.Context, path, filename, name string, check func(string) error) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	h := sha256.New()
-	_, err = io.Copy(h, f)
-	f.Close()
+	sha, err := index.SHA256File(path)
 	if err != nil {
 		return "", fmt.Errorf("hashing %s: %w", filename, err)
 	}
-	sha := hex.EncodeToString(h.Sum(nil))
 	cache := index.NewCache(b.cacheDir)
 	key := interpreterKey(b.py)
 	if whl, ok := cache.BuiltWheel(sha, key); ok {

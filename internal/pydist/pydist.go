@@ -32,6 +32,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/venvpkg/venvpkg/internal/index"
+
 	"github.com/venvpkg/venvpkg/internal/compile"
 	"github.com/venvpkg/venvpkg/internal/interp"
 	"github.com/venvpkg/venvpkg/internal/treecache"
@@ -322,7 +324,7 @@ func resolve(ctx context.Context, src Source, fetch Fetcher) (local string, isDi
 	if src.SHA256 == "" {
 		return "", false, "", fmt.Errorf("python-dist path %s has no sha256 pin; add sha256 = \"<hex>\" (run sha256sum on the archive)", src.Path)
 	}
-	sum, err := fileSHA256(src.Path)
+	sum, err := index.SHA256File(src.Path)
 	if err != nil {
 		return "", false, "", fmt.Errorf("python-dist path %s: %w", src.Path, err)
 	}
@@ -330,19 +332,6 @@ func resolve(ctx context.Context, src Source, fetch Fetcher) (local string, isDi
 		return "", false, "", fmt.Errorf("python-dist %s: sha256 is %s, but the pin says %s; the archive changed or the pin is wrong", src.Path, sum, src.SHA256)
 	}
 	return src.Path, false, sum, nil
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // hashTree hashes the names, types, modes, link targets and contents of

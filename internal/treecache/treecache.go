@@ -36,6 +36,8 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/venvpkg/venvpkg/internal/index"
+
 	"github.com/venvpkg/venvpkg/internal/compile"
 	"github.com/venvpkg/venvpkg/internal/interp"
 	"github.com/venvpkg/venvpkg/internal/wheel"
@@ -97,22 +99,9 @@ func SelfHash() (string, error) {
 			selfErr = err
 			return
 		}
-		selfSum, selfErr = fileSHA256(exe)
+		selfSum, selfErr = index.SHA256File(exe)
 	})
 	return selfSum, selfErr
-}
-
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // meta is what an entry records besides its files.
@@ -138,7 +127,7 @@ type Key string
 
 // Key hashes the wheel at path with the target's key lines.
 func (c *Cache) Key(path string) (Key, error) {
-	sum, err := fileSHA256(path)
+	sum, err := index.SHA256File(path)
 	if err != nil {
 		return "", fmt.Errorf("tree cache: %w", err)
 	}
