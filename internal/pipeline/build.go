@@ -718,7 +718,9 @@ func (b *builder) packageIt(ctx context.Context) error {
 		depends = append(depends, shl.Dependency(d)) // versioned as dpkg-shlibdeps does
 	}
 	if shl.HasELF {
-		depends = append(depends, shl.Dependency("libc6")) // as dpkg-shlibdeps always records for ELF objects
+		libc := shl.Dependency("libc6") // as dpkg-shlibdeps always records for ELF objects
+		depends = append(depends, libc)
+		b.log.Debugf("the payload's ELF objects link the C library, which Debian's libc6 provides: depends on %s", libc)
 	}
 	b.elfRequires = shl.RPMRequires
 	depends = append(depends, b.cfg.Tool.Depends...)
