@@ -5,18 +5,21 @@
 //
 // The data member is a sequence of parts (see Part) in the caller's
 // order. A part with a cache directory keeps what it contributes to the
-// control member (md5sums, installed size) there, so a later package with
-// the same part reads its files only to compress them. The member is one
-// compressed stream: bookworm's dpkg (1.21) stops reading a zstd data
-// member at the end of its first frame, so zstd parts cannot be kept as
-// frames of their own (docs/design.md). xz runs multi-threaded in fixed
-// blocks, so the thread count does not change a byte.
+// control member (md5sums, installed size) there and, for zstd, its
+// compressed blocks: a later package with the same part does not read
+// its files at all. A zstd member is one frame (bookworm's dpkg stops
+// reading at the end of the first) made of the parts' blocks, each part
+// compressed on its own and on all cores (zstdsplice.go). xz runs
+// multi-threaded in fixed blocks, so the thread count does not change a
+// byte; gzip and xz members are compressed whole on every write.
 package debarchive
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +31,9 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/venvpkg/venvpkg/internal/atomicfile"
 )
 
 // Compressions lists the data member compressions Write supports.
@@ -73,7 +79,12 @@ func Write(ctx context.Context, out *os.File, c *Control, parts []Part, o Option
 	}
 	defer os.RemoveAll(tmp)
 
-	data, err := streamParts(ctx, parts, o.Compression, jobs, tmp)
+	var data dataMember
+	if o.Compression == "zstd" {
+		data, err = zstdParts(ctx, parts, jobs, tmp)
+	} else {
+		data, err = streamParts(ctx, parts, o.Compression, jobs, tmp)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -102,8 +113,13 @@ func Write(ctx context.Context, out *os.File, c *Control, parts []Part, o Option
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range data.files {
-		if err := appendFile(w, f); err != nil {
+	for _, piece := range data.pieces {
+		if piece.file == "" {
+			_, err = w.Write(piece.data)
+		} else {
+			err = appendFile(w, piece.file)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -123,11 +139,17 @@ func appendFile(w io.Writer, name string) error {
 	return err
 }
 
-// dataMember is the compressed data member, in files to concatenate.
+// dataMember is the compressed data member, in pieces to concatenate.
 type dataMember struct {
-	files []string
-	sums  []partSums
-	stats Stats
+	pieces []piece
+	sums   []partSums
+	stats  Stats
+}
+
+// piece is bytes of the data member, in memory or in a file.
+type piece struct {
+	data []byte
+	file string
 }
 
 // endOfArchive is tar's end: two zero blocks.
@@ -136,8 +158,8 @@ var endOfArchive = make([]byte, 1024)
 // zstdLevel is zstd's default level 3, as the zstd command and dpkg-deb use.
 var zstdLevel = zstd.EncoderLevelFromZstd(3)
 
-// streamParts writes all parts as one compressed stream into a file in
-// tmp, taking the sums of cached parts from their cache.
+// streamParts writes all parts as one gzip, xz or uncompressed stream
+// into a file in tmp, taking the sums of cached parts from their cache.
 func streamParts(ctx context.Context, parts []Part, compression string, jobs int, tmp string) (dataMember, error) {
 	d := dataMember{sums: make([]partSums, len(parts)), stats: Stats{Parts: len(parts)}}
 	f, err := os.Create(filepath.Join(tmp, "data.tar"))
@@ -149,8 +171,6 @@ func streamParts(ctx context.Context, parts []Part, compression string, jobs int
 	var w io.WriteCloser
 	wait := func() error { return bw.Flush() }
 	switch compression {
-	case "zstd":
-		w, err = zstd.NewWriter(bw, zstd.WithEncoderLevel(zstdLevel), zstd.WithEncoderCRC(true))
 	case "gzip":
 		w, err = gzip.NewWriterLevel(bw, gzip.BestCompression)
 	case "none":
@@ -207,7 +227,7 @@ func streamParts(ctx context.Context, parts []Part, compression string, jobs int
 	if err := f.Close(); err != nil {
 		return d, err
 	}
-	d.files = []string{f.Name()}
+	d.pieces = []piece{{file: f.Name()}}
 	return d, nil
 }
 
@@ -257,4 +277,112 @@ func xzCompressor(ctx context.Context, f *os.File, jobs int) (io.WriteCloser, fu
 		return nil
 	}
 	return in, wait, nil
+}
+
+// zstdParts compresses the parts that are not cached, jobs at a time,
+// and lists the member's pieces: the frame header, each part's blocks
+// (from its cache or from tmp) and the end block.
+func zstdParts(ctx context.Context, parts []Part, jobs int, tmp string) (dataMember, error) {
+	d := dataMember{sums: make([]partSums, len(parts)), stats: Stats{Parts: len(parts)}}
+	blocks := make([]string, len(parts))
+	encoders := make(chan *zstd.Encoder, jobs)
+	defer func() {
+		close(encoders)
+		for e := range encoders {
+			e.Close()
+		}
+	}()
+	compressed := make([]int64, len(parts))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(jobs)
+	settings := zstdPartKey()
+	for i := range parts {
+		p := &parts[i]
+		if len(p.Entries) == 0 {
+			continue
+		}
+		var sumsKey string
+		if p.CacheDir != "" {
+			sumsKey = partKey(p)
+			blocks[i] = filepath.Join(p.CacheDir, sumsKey+"-"+shortHash(settings)+".zst")
+			s, ok := cachedSums(p.CacheDir, sumsKey)
+			if _, err := os.Stat(blocks[i]); ok && err == nil {
+				d.sums[i] = s
+				d.stats.CachedParts++
+				continue
+			}
+		} else {
+			blocks[i] = filepath.Join(tmp, fmt.Sprintf("part-%d.zst", i))
+		}
+		g.Go(func() error {
+			var enc *zstd.Encoder
+			select {
+			case enc = <-encoders:
+			default:
+				var err error
+				if enc, err = newZstdEncoder(); err != nil {
+					return err
+				}
+			}
+			defer func() { encoders <- enc }()
+			n, s, err := compressPart(gctx, p, enc, blocks[i], sumsKey != "")
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.Name, err)
+			}
+			d.sums[i], compressed[i] = s, n
+			if sumsKey != "" {
+				if err := saveSums(p.CacheDir, sumsKey, s); err != nil {
+					return fmt.Errorf("%s: caching md5sums: %w", p.Name, err)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return d, err
+	}
+	d.pieces = append(d.pieces, piece{data: zstdFrameHeader()})
+	for i, b := range blocks {
+		d.stats.Compressed += compressed[i]
+		if b != "" {
+			d.pieces = append(d.pieces, piece{file: b})
+		}
+	}
+	d.pieces = append(d.pieces, piece{data: zstdEnd()})
+	return d, nil
+}
+
+// compressPart writes p's blocks to the file dst, atomically (a cached
+// part's file is complete or absent), and returns the number of bytes
+// compressed and p's sums.
+func compressPart(ctx context.Context, p *Part, enc *zstd.Encoder, dst string, cached bool) (int64, partSums, error) {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return 0, partSums{}, err
+	}
+	f, err := atomicfile.Create(dst, 0o644)
+	if err != nil {
+		return 0, partSums{}, err
+	}
+	f.NoSync = !cached // a file of this write only
+	defer f.Abort()
+	bw := bufio.NewWriterSize(f, 256<<10)
+	z := newZstdPartWriter(bw, enc)
+	n := &countWriter{w: z}
+	s, err := encodePart(p, n, ctx.Err, true)
+	if err != nil {
+		return 0, s, err
+	}
+	if err := z.Close(); err != nil {
+		return 0, s, fmt.Errorf("compressing: %w", err)
+	}
+	if err := bw.Flush(); err != nil {
+		return 0, s, err
+	}
+	return n.n, s, f.Commit()
+}
+
+// shortHash names a variant of a cached file.
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:6])
 }
