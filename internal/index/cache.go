@@ -2,12 +2,10 @@ package index
 
 import (
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -48,14 +46,16 @@ func validSHA256(s string) bool {
 	return err == nil
 }
 
-// lookupArtifact returns the cached file with this sha256 and name after
-// hashing it again; a file that no longer matches is removed.
-func (c *Cache) lookupArtifact(sha, filename string) (string, map[string]string, bool) {
+// lookupArtifact returns the cached file with this sha256 and name and its
+// digests in at least algos, hashing it again unless it is unchanged since
+// it was last hashed (fileDigests); a file that no longer matches is
+// removed.
+func (c *Cache) lookupArtifact(sha, filename string, algos []string) (string, map[string]string, bool) {
 	if c == nil || !validSHA256(sha) {
 		return "", nil, false
 	}
 	p := c.artifactPath(sha, filename)
-	sums, err := hashFile(p)
+	sums, err := c.fileDigests(p, algos)
 	if err != nil {
 		return "", nil, false
 	}
@@ -186,50 +186,6 @@ func (c *Cache) Artifacts() ([]string, error) {
 	})
 	sort.Strings(out)
 	return out, err
-}
-
-// strongAlgos are the hash algorithms venvpkg computes and accepts.
-var strongAlgos = []string{"sha256", "sha384", "sha512"}
-
-// multiHash computes every strong digest in one pass.
-type multiHash struct {
-	hs map[string]hash.Hash
-	w  io.Writer
-}
-
-func newMultiHash() *multiHash {
-	m := &multiHash{hs: map[string]hash.Hash{"sha256": sha256.New(), "sha384": sha512.New384(), "sha512": sha512.New()}}
-	m.w = io.MultiWriter(m.hs["sha256"], m.hs["sha384"], m.hs["sha512"])
-	return m
-}
-
-func (m *multiHash) Write(p []byte) (int, error) { return m.w.Write(p) }
-
-func (m *multiHash) sums() map[string]string {
-	out := map[string]string{}
-	for k, h := range m.hs {
-		out[k] = hex.EncodeToString(h.Sum(nil))
-	}
-	return out
-}
-
-// SHA256File returns the hex sha256 of the file at p.
-func SHA256File(p string) (string, error) {
-	sums, err := hashFile(p)
-	return sums["sha256"], err
-}
-
-func hashFile(p string) (map[string]string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	m := newMultiHash()
-	if _, err := io.Copy(m, f); err != nil {
-		return nil, fmt.Errorf("hashing %s: %w", p, err)
-	}
-	return m.sums(), nil
 }
 
 // HashMismatchError says a file's digest is not one the lock (or the

@@ -466,7 +466,7 @@ func (f *Finder) Status(a Artifact, allowed []string) string {
 		}
 	}
 	for _, s := range shas {
-		if _, _, ok := f.cache.lookupArtifact(s, a.Filename); ok {
+		if _, _, ok := f.cache.lookupArtifact(s, a.Filename, []string{"sha256"}); ok {
 			return "cached"
 		}
 	}
@@ -478,8 +478,9 @@ func (f *Finder) Status(a Artifact, allowed []string) string {
 // and size its source states and, when allowed is not empty, against
 // those the lock allows (pip's hash-checking mode).
 func (f *Finder) Fetch(ctx context.Context, a Artifact, allowed []string) (string, error) {
+	algos := needAlgos(a.Hashes, allowed)
 	if a.Path != "" {
-		sums, err := hashFile(a.Path)
+		sums, err := f.cache.fileDigests(a.Path, algos)
 		if err != nil {
 			return "", err
 		}
@@ -504,7 +505,7 @@ func (f *Finder) Fetch(ctx context.Context, a Artifact, allowed []string) (strin
 		}
 	}
 	for _, s := range shas {
-		if p, sums, ok := f.cache.lookupArtifact(s, a.Filename); ok {
+		if p, sums, ok := f.cache.lookupArtifact(s, a.Filename, algos); ok {
 			if verify(a, p, sums, allowed) == nil {
 				return p, nil
 			}
@@ -589,7 +590,7 @@ func (f *Finder) downloadOnce(ctx context.Context, a Artifact, allowed []string,
 		return "", false, err
 	}
 	defer tmp.Abort()
-	m := newMultiHash()
+	m, _ := newMultiHash(strongAlgos)
 	var w io.Writer = io.MultiWriter(tmp, m)
 	if f.report != nil {
 		w = io.MultiWriter(w, reportWriter{f.report})
@@ -651,7 +652,7 @@ func (f *Finder) Metadata(ctx context.Context, a Artifact) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the metadata of %s: %w", a.Filename, err)
 	}
-	m := newMultiHash()
+	m, _ := newMultiHash(strongAlgos)
 	m.Write(data)
 	if err := checkSourceHashes(a.Filename+".metadata", sourceName(a), m.sums(), a.CoreMetadata.Hashes); err != nil {
 		return nil, err

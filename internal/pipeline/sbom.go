@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/venvpkg/venvpkg/internal/audit"
-	"github.com/venvpkg/venvpkg/internal/index"
 	"github.com/venvpkg/venvpkg/internal/payload"
 	"github.com/venvpkg/venvpkg/internal/pep503"
 	"github.com/venvpkg/venvpkg/internal/repo"
@@ -43,7 +42,7 @@ func (b *builder) writeSBOM(ctx context.Context, shl *audit.ShlibReport, interpP
 		if err != nil {
 			return nil, fmt.Errorf("sbom: %w", err)
 		}
-		sum, err := index.SHA256File(w)
+		sum, err := b.finder.SHA256(w)
 		if err != nil {
 			return nil, fmt.Errorf("sbom: %w", err)
 		}

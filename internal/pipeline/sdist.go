@@ -40,7 +40,7 @@ func (b *builder) buildSdist(ctx context.Context, p *pick) (string, error) {
 // that needs itself to build is a cycle, reported with its chain. Builds
 // run one at a time (the frontend installs requirements in order).
 func (b *builder) wheelFromSdist(ctx context.Context, path, filename, name string, check func(string) error) (string, error) {
-	sha, err := index.SHA256File(path)
+	sha, err := b.finder.SHA256(path)
 	if err != nil {
 		return "", fmt.Errorf("hashing %s: %w", filename, err)
 	}
