@@ -52,6 +52,9 @@ type config struct {
 }
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == measureChildArg {
+		measureChild(os.Args[2:])
+	}
 	cfg := config{Log: func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }}
 	var scales string
 	flag.IntVar(&cfg.Runs, "runs", 3, "rounds; each round runs every tool once (interleaved)")

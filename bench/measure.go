@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -29,15 +31,32 @@ func run(ctx context.Context, dir string, env []string, argv ...string) (sample,
 	return s, err
 }
 
-// runOutput is run, also returning what the command printed.
+// runOutput is run, also returning what the command printed. The command runs under a fresh copy of the bench
+// binary (measureChild): Linux carries a process's peak RSS across execve into the new program's rusage, and Go
+// starts children from the bench's own address space, so a command started directly would report at least the
+// bench's peak (over 100 MB once the wheels are generated). The child is small when it starts the command.
 func runOutput(ctx context.Context, dir string, env []string, argv ...string) (sample, string, error) {
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	self, err := os.Executable()
+	if err != nil {
+		return sample{}, "", err
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return sample{}, "", err
+	}
+	defer r.Close()
+	cmd := exec.CommandContext(ctx, self, append([]string{measureChildArg}, argv...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
+	cmd.ExtraFiles = []*os.File{w}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Start()
+	w.Close()
+	if err == nil {
+		err = cmd.Wait()
+	}
 	wall := time.Since(start)
 	if err != nil {
 		text := out.String()
@@ -46,12 +65,43 @@ func runOutput(ctx context.Context, dir string, env []string, argv ...string) (s
 		}
 		return sample{}, "", fmt.Errorf("%s: %w\n%s", strings.Join(argv, " "), err, text)
 	}
+	var ru childUsage
+	if err := json.NewDecoder(r).Decode(&ru); err != nil {
+		return sample{}, "", fmt.Errorf("%s: reading its resource usage: %w", argv[0], err)
+	}
+	return sample{Wall: wall, CPU: ru.CPU, RSS: ru.MaxRSS}, out.String(), nil
+}
+
+// measureChildArg makes the bench binary run a command and report its rusage (runOutput).
+const measureChildArg = "-measure-child"
+
+// childUsage is what measureChild reports on file descriptor 3.
+type childUsage struct {
+	CPU    time.Duration // user+system time of the command and every descendant it reaped
+	MaxRSS int64         // bytes, of the largest process
+}
+
+// measureChild runs argv, passing its exit status on, and writes its rusage as JSON to file descriptor 3.
+func measureChild(argv []string) {
+	report := os.NewFile(3, "usage")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(127)
+	}
 	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	if !ok {
-		return sample{}, "", fmt.Errorf("%s: no rusage on this platform", argv[0])
+		fmt.Fprintln(os.Stderr, "no rusage on this platform")
+		os.Exit(127)
 	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return sample{Wall: wall, CPU: cpu, RSS: ru.Maxrss * 1024}, out.String(), nil
+	json.NewEncoder(report).Encode(childUsage{
+		CPU:    time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+		MaxRSS: ru.Maxrss * 1024,
+	})
+	os.Exit(cmd.ProcessState.ExitCode())
 }
 
 // stageTimes reads the "<stage>: done in <duration>" lines of a venvpkg -v log.
