@@ -267,3 +267,33 @@ func TestBlockCopierFrames(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSplicedParts: two parts holding any contents, compressed on their
+// own and spliced in either order, decode to the parts' bytes.
+func FuzzSplicedParts(f *testing.F) {
+	f.Add([]byte("abcdabcdabcd\x00\x00\x00\x00"), []byte(strings.Repeat("x", 700)))
+	f.Add([]byte{}, []byte("\x01\x01\x01\x01\x02\x02\x02\x02"))
+	enc, err := newZstdEncoder()
+	if err != nil {
+		f.Fatal(err)
+	}
+	dec, err := zstd.NewReader(nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		files := map[string]string{"/a": string(a), "/b": string(b)}
+		pa, pb := tarBytes(t, files, "/a"), tarBytes(t, files, "/b")
+		ca, cb := compressedPart(t, enc, pa), compressedPart(t, enc, pb)
+		for _, order := range [][4][]byte{{ca, cb, pa, pb}, {cb, ca, pb, pa}} {
+			stream := slices.Concat(zstdFrameHeader(), order[0], order[1], zstdEnd())
+			got, err := dec.DecodeAll(stream, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, slices.Concat(order[2], order[3], endOfArchive)) {
+				t.Fatal("spliced parts decode to other bytes")
+			}
+		}
+	})
+}
