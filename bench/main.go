@@ -217,11 +217,17 @@ func ensureTools(ctx context.Context, cfg config) error {
 	if cfg.DhMaxScale == 0 {
 		return nil
 	}
-	if _, err := exec.LookPath("dh_virtualenv"); err == nil {
+	// dh_shlibdeps fails unless the workload's numpy finds its BLAS and LAPACK libraries on the host, as
+	// dh-virtualenv's users install them (venvpkg only warns and leaves them out of Depends).
+	_, dhErr := exec.LookPath("dh_virtualenv")
+	_, blasErr := os.Stat("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+	_, lapackErr := os.Stat("/usr/lib/x86_64-linux-gnu/liblapack.so.3")
+	if dhErr == nil && blasErr == nil && lapackErr == nil {
 		return nil
 	}
-	cfg.Log("installing dh-virtualenv and debhelper from Debian")
-	cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "-qq", "--no-install-recommends", "dh-virtualenv", "debhelper", "python3-virtualenv")
+	cfg.Log("installing dh-virtualenv, debhelper and numpy's BLAS and LAPACK libraries from Debian")
+	cmd := exec.CommandContext(ctx, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
+		"dh-virtualenv", "debhelper", "python3-virtualenv", "libblas3", "liblapack3")
 	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("apt-get install dh-virtualenv (root and Debian's mirror are needed; or pass -dh-max-scale 0): %w\n%s", err, out)
