@@ -16,9 +16,11 @@ func newCacheCmd() *cobra.Command {
 		Long: `venvpkg keeps downloaded wheels and sdists (by sha256), index pages (with their
 ETag and Last-Modified), wheels built from sdists, interpreter probes and the
 installed-and-compiled tree of every dependency wheel (reused by hard link, so a
-warm build only installs the project's own wheel) with its md5sums and audit
-results, and the project's PEP 517 build environment (reused while its
-requirements resolve to the same wheels) in one cache directory:
+warm build only installs the project's own wheel) with its md5sums, compressed
+blocks and audit results, the digests of wheels, each project's staging root
+(kept between builds, so unchanged trees stay linked), and the project's PEP 517
+build environment (reused while its requirements resolve to the same wheels) in
+one cache directory:
 $VENVPKG_CACHE_DIR, else $XDG_CACHE_HOME/venvpkg, else ~/.cache/venvpkg. Builds
 may share it, also at the same time.`,
 		Args: cobra.NoArgs,

@@ -159,7 +159,11 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 		}
 	}()
 	b.tmp = tmp
+	defer func() { b.stage.Close() }()
 	if err := b.run(ctx); err != nil {
+		return nil, err
+	}
+	if err := b.saveStage(); err != nil {
 		return nil, err
 	}
 	return b.res, nil
@@ -189,7 +193,9 @@ type builder struct {
 	finder    *index.Finder
 	tmp       string
 	root      string
-	wheels    []string // dependency wheels to install, sorted
+	stage     *treecache.Stage // the staging root kept between builds; nil for a new one in tmp
+	stageKeys []treecache.Key  // the tree cache keys of wheels, when staging into stage
+	wheels    []string         // dependency wheels to install, sorted
 	projWheel string
 	// project is the METADATA of the project's built wheel: the project's
 	// own requirements and what the package's control fields say.
@@ -537,22 +543,12 @@ func (b *builder) absOutDir() string {
 }
 
 func (b *builder) install(ctx context.Context) error {
-	b.root = filepath.Join(b.tmp, "root")
-	if err := venv.Create(ctx, b.root, b.prefix, b.py, venv.Options{Prompt: b.name}); err != nil {
-		return err
-	}
-	if err := b.linkDist(ctx); err != nil {
-		return err
-	}
 	dest := wheel.Destination{
-		Root:      b.root,
 		Scheme:    venv.Scheme(b.prefix, b.py),
 		Python:    venv.Python(b.prefix),
 		Installer: "venvpkg",
 		Limits:    b.opts.WheelLimits,
 	}
-	all := append(append([]string{}, b.wheels...), b.projWheel)
-	installed := make([]*wheel.Installed, len(all))
 	// Dependency wheels go through the tree cache: a hit links the wheel's
 	// installed and compiled tree in, a miss installs it into a pending
 	// entry committed once compiled. The project's wheel never does.
@@ -560,6 +556,21 @@ func (b *builder) install(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	b.root = filepath.Join(b.tmp, "root")
+	if tc != nil {
+		if err := b.openStage(ctx, tc); err != nil {
+			return err
+		}
+	}
+	dest.Root = b.root
+	if err := venv.Create(ctx, b.root, b.prefix, b.py, venv.Options{Prompt: b.name, Beside: b.stage != nil}); err != nil {
+		return err
+	}
+	if err := b.linkDist(ctx); err != nil {
+		return err
+	}
+	all := append(append([]string{}, b.wheels...), b.projWheel)
+	installed := make([]*wheel.Installed, len(all))
 	pending := make([]*treecache.Pending, len(all))
 	cachedFailed := make([][]compile.Failure, len(all))
 	defer func() {
@@ -578,7 +589,7 @@ func (b *builder) install(ctx context.Context) error {
 			var inst *wheel.Installed
 			var err error
 			if tc != nil && i < len(b.wheels) {
-				inst, pending[i], cachedFailed[i], err = tc.Install(gctx, w, dest)
+				inst, pending[i], cachedFailed[i], err = tc.Install(gctx, w, dest, b.stage)
 			} else {
 				inst, err = wheel.Install(gctx, w, dest)
 			}

@@ -80,4 +80,23 @@ func TestTreeCacheByteIdentical(t *testing.T) {
 	if warm := build1(false); warm != changedRef {
 		t.Errorf("warm tree cache after a change: sha256 %s, reference %s", warm, changedRef)
 	}
+
+	// Warm builds stage into a root kept between builds: a module the
+	// project no longer has must not survive there.
+	if roots, _ := filepath.Glob(filepath.Join(cache, "stage", "*", "root")); len(roots) != 1 {
+		t.Fatalf("kept staging roots %v, want one", roots)
+	}
+	extra := filepath.Join(project, "src", "webapp", "extra.py")
+	if err := os.WriteFile(extra, []byte("EXTRA = 1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if withExtra := build1(false); withExtra == changedRef {
+		t.Fatal("adding a module did not change the package")
+	}
+	if err := os.Remove(extra); err != nil {
+		t.Fatal(err)
+	}
+	if warm := build1(false); warm != changedRef {
+		t.Errorf("warm build after a module was added and removed again: sha256 %s, reference %s", warm, changedRef)
+	}
 }

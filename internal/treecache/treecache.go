@@ -53,6 +53,9 @@ type Cache struct {
 	base string // the key lines every entry of this target shares
 	py   *interp.Info
 	keys sync.Map // wheel path → Key, as computed by Key
+	// SHA256 hashes a wheel for its key; nil means index.SHA256File. A
+	// build sets the index's remembered digests (index.Finder.SHA256).
+	SHA256 func(path string) (string, error)
 }
 
 // New returns the cache in dir for wheels installed to dest with the
@@ -127,7 +130,11 @@ type Key string
 
 // Key hashes the wheel at path with the target's key lines.
 func (c *Cache) Key(path string) (Key, error) {
-	sum, err := index.SHA256File(path)
+	hash := c.SHA256
+	if hash == nil {
+		hash = index.SHA256File
+	}
+	sum, err := hash(path)
 	if err != nil {
 		return "", fmt.Errorf("tree cache: %w", err)
 	}
@@ -346,12 +353,13 @@ func linkOrCopy(src, dst string) error {
 }
 
 // Install installs the wheel at path into dest.Root through the cache. On
-// a hit the entry's tree is linked in and pending is nil. On a miss the
+// a hit the entry's tree is linked in (unless the stage st, when not nil,
+// holds it already) and pending is nil. On a miss the
 // wheel is installed into a new pending entry, which is linked in and
 // returned: the caller compiles the staging root and then commits it (or
 // aborts it on failure). failed lists the wheel's files that did not
 // compile, as recorded by the entry (nil on a miss).
-func (c *Cache) Install(ctx context.Context, path string, dest wheel.Destination) (inst *wheel.Installed, pending *Pending, failed []compile.Failure, err error) {
+func (c *Cache) Install(ctx context.Context, path string, dest wheel.Destination, st *Stage) (inst *wheel.Installed, pending *Pending, failed []compile.Failure, err error) {
 	k, err := c.Key(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -361,6 +369,9 @@ func (c *Cache) Install(ctx context.Context, path string, dest wheel.Destination
 		return nil, nil, nil, err
 	}
 	if e != nil {
+		if st.Has(k) {
+			return e.Installed(), nil, e.Failed(), nil // left in the stage by the last build
+		}
 		if err := e.Link(ctx, dest.Root); err != nil {
 			return nil, nil, nil, fmt.Errorf("installing %s from the tree cache: %w", filepath.Base(path), err)
 		}

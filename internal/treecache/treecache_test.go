@@ -135,7 +135,7 @@ func TestInstallMissThenHit(t *testing.T) {
 	first := filepath.Join(dir, "first")
 	d1 := dest
 	d1.Root = first
-	inst, pending, failed, err := c.Install(ctx, whl, d1)
+	inst, pending, failed, err := c.Install(ctx, whl, d1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestInstallMissThenHit(t *testing.T) {
 	second := filepath.Join(dir, "second")
 	d2 := dest
 	d2.Root = second
-	inst2, pending2, failed2, err := c.Install(ctx, whl, d2)
+	inst2, pending2, failed2, err := c.Install(ctx, whl, d2, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestInstallMissThenHit(t *testing.T) {
 	}
 
 	// A third install into the second root collides with its files.
-	if _, _, _, err := c.Install(ctx, whl, d2); err == nil || !strings.Contains(err.Error(), "two distributions must not write the same file") {
+	if _, _, _, err := c.Install(ctx, whl, d2, nil); err == nil || !strings.Contains(err.Error(), "two distributions must not write the same file") {
 		t.Errorf("installing over existing files: %v, want a collision error", err)
 	}
 	left, _ := filepath.Glob(filepath.Join(dir, "cache", ".pending-*"))

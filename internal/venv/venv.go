@@ -39,6 +39,11 @@ type Options struct {
 	// active; empty means the base name of the prefix. A non-empty Prompt is
 	// also recorded in pyvenv.cfg, as venv --prompt does.
 	Prompt string
+	// Beside lets the prefix hold files already: the installed
+	// distributions a kept staging root holds (treecache.Stage), which
+	// the environment's own files never collide with. Without it the
+	// prefix must be empty or absent.
+	Beside bool
 	// SystemSitePackages makes the base interpreter's site-packages visible
 	// (include-system-site-packages = true).
 	SystemSitePackages bool
@@ -69,7 +74,11 @@ func Create(ctx context.Context, root, prefix string, py *interp.Info, opts Opti
 	}
 	prefix = path.Clean(prefix)
 	dir := filepath.Join(root, filepath.FromSlash(prefix))
-	if err := ensureEmptyDir(dir); err != nil {
+	if opts.Beside {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating virtual environment: %w", err)
+		}
+	} else if err := ensureEmptyDir(dir); err != nil {
 		return err
 	}
 
