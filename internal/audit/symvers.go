@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/venvpkg/venvpkg/internal/distver"
 )
@@ -246,19 +247,44 @@ func splitSoname(s string) (string, string) {
 // dpkgInfoFile finds p's control file of the given kind in infoDir, with
 // or without the :arch qualifier of multi-arch packages.
 func dpkgInfoFile(infoDir, p, kind string) string {
-	for _, name := range []string{p + "." + kind} {
-		if _, err := os.Stat(filepath.Join(infoDir, name)); err == nil {
-			return filepath.Join(infoDir, name)
-		}
+	if _, err := os.Stat(filepath.Join(infoDir, p+"."+kind)); err == nil {
+		return filepath.Join(infoDir, p+"."+kind)
 	}
-	m, _ := filepath.Glob(filepath.Join(infoDir, p+":*."+kind))
-	slices.Sort(m)
-	for _, f := range m {
-		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
-			return f
+	for _, name := range infoDirNames(infoDir) { // sorted
+		if strings.HasPrefix(name, p+":") && strings.HasSuffix(name, "."+kind) {
+			f := filepath.Join(infoDir, name)
+			if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() {
+				return f
+			}
 		}
 	}
 	return ""
+}
+
+// infoDirs keeps the sorted names in each dpkg info directory read: one
+// directory of several thousand files, searched once per needed package.
+var infoDirs sync.Map
+
+func infoDirNames(dir string) []string {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil
+	}
+	key := fmt.Sprintf("%s %d", dir, st.ModTime().UnixNano()) // a file added or removed moves it
+	if names, ok := infoDirs.Load(key); ok {
+		return names.([]string)
+	}
+	names, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, n.Name())
+	}
+	slices.Sort(out)
+	infoDirs.Store(key, out)
+	return out
 }
 
 // rpmRequires lists, the way rpm's ELF dependency generator writes them,

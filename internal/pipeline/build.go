@@ -680,6 +680,10 @@ func (b *builder) packageIt(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
+	// The SBOM's scan of the payload only reads it, as the audit does: it
+	// runs meanwhile on another core.
+	scan := scanPayload(b.root)
+	defer scan() // never left running
 	spin := b.log.Spinner("auditing")
 	defer spin.Done()
 	// The build dirs of every build, not only this one: trees reused from
@@ -741,7 +745,7 @@ func (b *builder) packageIt(ctx context.Context) error {
 		b.res.Arch = pkg.DebArch()
 	}
 	b.res.Name = b.name
-	if b.sbom, err = b.writeSBOM(ctx, shl, interpPkg); err != nil {
+	if b.sbom, err = b.writeSBOM(scan, shl, interpPkg); err != nil {
 		return err
 	}
 	if err := b.checkVulns(); err != nil {

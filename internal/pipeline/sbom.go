@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"github.com/venvpkg/venvpkg/internal/audit"
 	"github.com/venvpkg/venvpkg/internal/payload"
@@ -23,10 +24,29 @@ import (
 // SBOMPath is where the SBOM is installed: <prefix>/sbom.cdx.json.
 func SBOMPath(prefix string) string { return prefix + "/" + payload.SBOMName }
 
-// writeSBOM describes the staged payload in a CycloneDX SBOM, installs it
-// at SBOMPath and returns its bytes (written beside every package too).
-func (b *builder) writeSBOM(ctx context.Context, shl *audit.ShlibReport, interpPkg string) ([]byte, error) {
-	tree, err := payload.ScanDir(b.root)
+// scanPayload starts reading the staged payload below root for the SBOM;
+// the function returned waits for the result (and may be called again).
+func scanPayload(root string) func() (*payload.Tree, error) {
+	type result struct {
+		tree *payload.Tree
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		t, err := payload.ScanDir(root)
+		done <- result{t, err}
+	}()
+	return sync.OnceValues(func() (*payload.Tree, error) {
+		r := <-done
+		return r.tree, r.err
+	})
+}
+
+// writeSBOM describes the staged payload (as scan read it) in a CycloneDX
+// SBOM, installs it at SBOMPath and returns its bytes (written beside
+// every package too).
+func (b *builder) writeSBOM(scan func() (*payload.Tree, error), shl *audit.ShlibReport, interpPkg string) ([]byte, error) {
+	tree, err := scan()
 	if err != nil {
 		return nil, fmt.Errorf("sbom: %w", err)
 	}
