@@ -163,9 +163,7 @@ func Run(ctx context.Context, opts Options) (_ *Result, err error) {
 	if err := b.run(ctx); err != nil {
 		return nil, err
 	}
-	if err := b.saveStage(); err != nil {
-		return nil, err
-	}
+	b.saveStage()
 	return b.res, nil
 }
 

@@ -36,10 +36,12 @@ func (b *builder) openStage(ctx context.Context, tc *treecache.Cache) error {
 	return nil
 }
 
-// saveStage records what the stage holds once the build succeeded.
-func (b *builder) saveStage() error {
+// saveStage records what the stage holds once the build succeeded. The
+// packages are written by then: a stage that cannot be recorded costs the
+// next build its reuse (it starts from an empty root), not this build.
+func (b *builder) saveStage() {
 	if b.stage == nil {
-		return nil
+		return
 	}
 	files := map[string]bool{}
 	for i := range b.wheels {
@@ -47,5 +49,7 @@ func (b *builder) saveStage() error {
 			files[strings.TrimPrefix(f, "/")] = true
 		}
 	}
-	return b.stage.Save(b.stageKeys, files)
+	if err := b.stage.Save(b.stageKeys, files); err != nil {
+		b.log.Warnf("the staging root is not kept for the next build: %v", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -137,13 +138,7 @@ func (s *Stage) Prepare(ctx context.Context, wanted []Key) error {
 	}
 	// The deepest directories first: a parent empties once its children
 	// are gone.
-	byDepth := slices.Collect(func(yield func(string) bool) {
-		for d := range dirs {
-			if !yield(d) {
-				return
-			}
-		}
-	})
+	byDepth := slices.Collect(maps.Keys(dirs))
 	sort.Slice(byDepth, func(i, j int) bool {
 		ni, nj := strings.Count(byDepth[i], string(filepath.Separator)), strings.Count(byDepth[j], string(filepath.Separator))
 		return ni > nj || ni == nj && byDepth[i] < byDepth[j]
