@@ -17,8 +17,8 @@ func newCacheCmd() *cobra.Command {
 ETag and Last-Modified), wheels built from sdists, interpreter probes and the
 installed-and-compiled tree of every dependency wheel (reused by hard link, so a
 warm build only installs the project's own wheel) with its md5sums, compressed
-blocks and audit results, the digests of wheels, each project's staging root
-(kept between builds, so unchanged trees stay linked), and the project's PEP 517
+blocks and audit results, the digests of wheels, a staging root per install
+prefix (kept between builds, so unchanged trees stay linked), and the project's PEP 517
 build environment (reused while its requirements resolve to the same wheels) in
 one cache directory:
 $VENVPKG_CACHE_DIR, else $XDG_CACHE_HOME/venvpkg, else ~/.cache/venvpkg. Builds

@@ -11,12 +11,15 @@ import (
 )
 
 // openStage stages into the tree cache's kept staging root of this
-// project and prefix (treecache.Stage) instead of a new directory, so a
-// warm build links only the trees that changed. When another build of
-// the same project holds it, this one stages into tmp as before.
+// prefix (treecache.Stage) instead of a new directory, so a warm build
+// links only the trees that changed. The stage is named by the prefix
+// alone, not by the project's directory, so builds from temporary copies
+// (a tarball, a fresh CI checkout) reuse one stage instead of leaving one
+// each; a stage holds nothing of the project between builds. When
+// another build holds it, this one stages into tmp as before.
 func (b *builder) openStage(ctx context.Context, tc *treecache.Cache) error {
 	tc.SHA256 = b.finder.SHA256
-	name := sha256.Sum256([]byte(b.projDir + "\n" + b.prefix))
+	name := sha256.Sum256([]byte("prefix " + b.prefix))
 	st, err := tc.OpenStage(filepath.Join(b.cacheDir, "stage", hex.EncodeToString(name[:12])))
 	if err != nil || st == nil {
 		return err
