@@ -21,6 +21,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -208,6 +209,9 @@ func containsAny(data []byte, needles [][]byte) []string {
 
 const chunkSize = 256 << 10
 
+// scanBuffers holds the read buffers of scanFile.
+var scanBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
 // scanFile streams the file at path and returns the needles it contains.
 // Consecutive chunks overlap by longest-1 bytes so that a needle spanning
 // a chunk boundary is still seen.
@@ -218,7 +222,14 @@ func scanFile(path string, needles [][]byte, longest int) ([]string, error) {
 	}
 	defer f.Close()
 	overlap := longest - 1
-	buf := make([]byte, overlap+chunkSize)
+	// One buffer per file would zero 256 KiB for every small .py and .pyc:
+	// most of the scan's time, before it was pooled.
+	pooled := scanBuffers.Get().(*[]byte)
+	defer scanBuffers.Put(pooled)
+	if cap(*pooled) < overlap+chunkSize {
+		*pooled = make([]byte, overlap+chunkSize)
+	}
+	buf := (*pooled)[:overlap+chunkSize]
 	seen := make([]bool, len(needles))
 	remaining := len(needles)
 	kept := 0
