@@ -168,7 +168,9 @@ func (c *Cache) fileDigests(p string, algos []string) (map[string]string, error)
 		}
 	}
 	if memo.Path == abs && memo.Stat == key {
-		// Remembered in fewer algorithms: compute the union.
+		// Remembered in fewer algorithms: compute the union (in a copy:
+		// the caller's slice stays as it was).
+		algos = slices.Clone(algos)
 		for a := range memo.Sums {
 			if !containsString(algos, a) {
 				algos = append(algos, a)

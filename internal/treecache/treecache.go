@@ -52,7 +52,7 @@ type Cache struct {
 	dir  string
 	base string // the key lines every entry of this target shares
 	py   *interp.Info
-	keys sync.Map // wheel path → Key, as computed by Key
+	keys sync.Map // wheel path → Key, computed once by Key
 	// SHA256 hashes a wheel for its key; nil means index.SHA256File. A
 	// build sets the index's remembered digests (index.Finder.SHA256).
 	SHA256 func(path string) (string, error)
@@ -128,8 +128,12 @@ func (e *Entry) Failed() []compile.Failure { return e.meta.Failed }
 // Key is the name of the entry of one wheel.
 type Key string
 
-// Key hashes the wheel at path with the target's key lines.
+// Key hashes the wheel at path with the target's key lines, once per
+// Cache: the stage, Install and AuxDir all ask for it.
 func (c *Cache) Key(path string) (Key, error) {
+	if k, ok := c.keys.Load(path); ok {
+		return k.(Key), nil
+	}
 	hash := c.SHA256
 	if hash == nil {
 		hash = index.SHA256File
@@ -151,14 +155,11 @@ func (c *Cache) Key(path string) (Key, error) {
 // be written under a temporary name and renamed into place, and must
 // depend only on the tree and on what its file name says.
 func (c *Cache) AuxDir(path string) string {
-	k, ok := c.keys.Load(path)
-	if !ok {
-		var err error
-		if k, err = c.Key(path); err != nil {
-			return ""
-		}
+	k, err := c.Key(path)
+	if err != nil {
+		return ""
 	}
-	dir := c.entryDir(k.(Key))
+	dir := c.entryDir(k)
 	if _, err := os.Stat(filepath.Join(dir, "meta.json")); err != nil {
 		return ""
 	}
